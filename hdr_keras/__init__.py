@@ -1,0 +1,13 @@
+"""hdr-keras: HDR image reconstruction with Keras 3 (multi-exposure and single-image).
+
+Importing the package registers every custom layer, initialiser, loss and metric
+with Keras, so `keras.saving.load_model` restores saved models in safe mode.
+"""
+
+from hdr_keras import layers as _layers  # noqa: F401  (registration side effects)
+from hdr_keras import losses, metrics  # noqa: F401
+from hdr_keras.registry import build_model, get_method, list_methods
+
+__version__ = "0.1.0"
+
+__all__ = ["build_model", "get_method", "list_methods", "__version__"]
