@@ -27,14 +27,24 @@ HDRCNN_BLUR_NSIG = 2.0
 HDRCNN_IR_LAMBDA = 0.5
 
 
-def hdrcnn_blur_kernel(size: int = HDRCNN_BLUR_SIZE, nsig: float = HDRCNN_BLUR_NSIG):
-    """The 2-D illumination kernel [size, size] of HDRCNN's training code."""
+def hdrcnn_blur_taps(size: int = HDRCNN_BLUR_SIZE, nsig: float = HDRCNN_BLUR_NSIG):
+    """1-D factor t of the illumination kernel: the 2-D kernel is outer(t, t).
+
+    The authors' kernel is sqrt(outer(k, k)) / sum with k the normal-CDF differences
+    over `size` taps spanning +-nsig (plus half a tap); it factors as outer(t, t) with
+    t = sqrt(k) / sum(sqrt(k)), so the blur runs as two 1-D convolutions.
+    """
     interval = (2.0 * nsig + 1.0) / size
     edges = np.linspace(-nsig - interval / 2.0, nsig + interval / 2.0, size + 1)
     cdf = np.array([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in edges])
-    taps = np.diff(cdf)
-    kernel = np.sqrt(np.outer(taps, taps))
-    return (kernel / kernel.sum()).astype(np.float32)
+    taps = np.sqrt(np.diff(cdf))
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def hdrcnn_blur_kernel(size: int = HDRCNN_BLUR_SIZE, nsig: float = HDRCNN_BLUR_NSIG):
+    """The 2-D illumination kernel [size, size] of HDRCNN's training code."""
+    taps = hdrcnn_blur_taps(size, nsig)
+    return np.outer(taps, taps)
 
 
 def _log_luminance(linear, eps: float):
@@ -43,8 +53,12 @@ def _log_luminance(linear, eps: float):
 
 
 def _blur(log_luminance):
-    kernel = ops.convert_to_tensor(hdrcnn_blur_kernel()[:, :, None, None])
-    return ops.conv(log_luminance, kernel, strides=1, padding="same")
+    """Separable 'same' (zero-padded) blur of [B, H, W, 1], as the authors' conv2d."""
+    taps = hdrcnn_blur_taps()
+    vertical = ops.convert_to_tensor(taps[:, None, None, None])
+    horizontal = ops.convert_to_tensor(taps[None, :, None, None])
+    blurred = ops.conv(log_luminance, vertical, strides=1, padding="same")
+    return ops.conv(blurred, horizontal, strides=1, padding="same")
 
 
 def masked_log_l2(hdr_true, log_pred, tau: float = HDRCNN_TAU, eps: float = HDRCNN_EPS):
