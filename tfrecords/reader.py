@@ -1,0 +1,108 @@
+"""tf.data readers: interleave shards, parse, augment, simulate the camera, batch.
+
+Single-image methods train on HDR images only: the LDR input is made on the fly by
+the virtual camera (`hdr_keras.ops.camera`), with a new crop, exposure, curve and
+noise for every element of every epoch (stateless ops seeded per element).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from hdr_keras.ops.camera import VirtualCameraConfig, virtual_camera
+from tfrecords.augment import random_crop_resize, random_flip_rotate
+from tfrecords.schema import parse_hdr_example
+from tfrecords.shards import check_framing, list_shards
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def hdr_records(
+    pattern: str, shuffle_files: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Parsed "hdr" examples {"hdr", "name"} from the shards matching `pattern`.
+
+    Every shard's framing is checked first, so a truncated shard fails here with a
+    CorruptShardError naming it rather than mid-training.
+    """
+    files = list_shards(pattern)
+    for path in files:
+        check_framing(path)
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle_files:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return dataset.interleave(
+        lambda path: tf.data.TFRecordDataset(path).map(
+            lambda record: parse_hdr_example(record, path)
+        ),
+        cycle_length=min(len(files), 8),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def _element_seeds(seed: int) -> tf.data.Dataset:
+    """An endless stream of distinct [2]-shaped seeds for stateless random ops."""
+    return tf.data.Dataset.random(seed=seed).map(
+        lambda value: tf.stack([value, value ^ 0x5DEECE66D])
+    )
+
+
+def single_image_training_dataset(
+    pattern: str,
+    batch_size: int,
+    patch_size: int,
+    seed: int = 0,
+    camera: VirtualCameraConfig = VirtualCameraConfig(),
+    crop_fraction: tuple[float, float] = (0.2, 0.6),
+    shuffle_buffer: int = 64,
+) -> tf.data.Dataset:
+    """Endless batches of (ldr [B, P, P, 3] in [0, 1], hdr [B, P, P, 3] linear target).
+
+    Args:
+        pattern: TFRecord glob (or folder) of "hdr" examples.
+        batch_size, patch_size: batch and square patch size P.
+        seed: base seed; the same seed gives the same stream.
+        camera: virtual camera ranges (exposure percentile, curve, noise, JPEG).
+        crop_fraction: side of the random crop as a fraction of the shorter side.
+        shuffle_buffer: examples held for shuffling.
+    """
+    images = hdr_records(pattern, shuffle_files=True, seed=seed).map(
+        lambda example: example["hdr"], num_parallel_calls=AUTOTUNE
+    )
+    images = images.shuffle(
+        shuffle_buffer, seed=seed, reshuffle_each_iteration=True
+    ).repeat()
+
+    def simulate(hdr, element_seed):
+        crop_seed, flip_seed, camera_seed = tf.unstack(
+            tf.random.experimental.stateless_split(element_seed, 3)
+        )
+        patch = random_crop_resize(hdr, crop_seed, patch_size, crop_fraction)
+        patch = random_flip_rotate(patch, flip_seed)
+        shot = virtual_camera(patch, camera_seed, camera)
+        return shot["ldr"], shot["hdr"]
+
+    dataset = tf.data.Dataset.zip(images, _element_seeds(seed))
+    dataset = dataset.map(simulate, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def single_image_eval_dataset(
+    pattern: str,
+    seed: int = 1234,
+    camera: VirtualCameraConfig = VirtualCameraConfig(),
+) -> tf.data.Dataset:
+    """Deterministic (ldr, hdr, name) triples, one per image, full size, batch 1.
+
+    Each image gets a fixed camera (seeded by its position), so every model and
+    baseline is evaluated on exactly the same inputs.
+    """
+
+    def simulate(index, example):
+        shot = virtual_camera(
+            example["hdr"], tf.stack([tf.cast(seed, tf.int64), index]), camera
+        )
+        return shot["ldr"][None], shot["hdr"][None], example["name"]
+
+    return hdr_records(pattern).enumerate().map(simulate)

@@ -1,0 +1,70 @@
+"""Training callbacks: preview images (PNG files and TensorBoard) and learning rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from hdr_keras.io import write_image
+from hdr_keras.ops.tonemap import display_tonemap
+
+# Previews map this radiance to white: 4 stops above the LDR input's saturation
+# point (radiance 1), so highlights stay visible and mid-tones are not crushed by
+# a sun thousands of times brighter than the scene.
+PREVIEW_PEAK = 16.0
+
+
+class PreviewImages(keras.callbacks.Callback):
+    """After each epoch, writes [input | prediction | reference] previews.
+
+    Prediction and reference are tonemapped with `display_tonemap` on one scale,
+    radiance PREVIEW_PEAK mapping to white. PNGs go to
+    `<model_dir>/previews/epoch_XXXX.png`, images to TensorBoard under `previews`.
+
+    Args:
+        model: the inference model (LDR -> linear HDR), trained through shared layers.
+        ldr, hdr: a fixed batch [B, H, W, 3] of inputs and references.
+        preview_dir: folder for PNG files.
+        log_dir: TensorBoard folder (a `previews` writer is made inside).
+    """
+
+    def __init__(self, inference_model, ldr, hdr, preview_dir, log_dir):
+        super().__init__()
+        self.inference_model = inference_model
+        self.ldr = tf.convert_to_tensor(ldr)
+        self.hdr = tf.convert_to_tensor(hdr)
+        self.preview_dir = Path(preview_dir)
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "previews"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        prediction = self.inference_model(self.ldr, training=False)
+        peak = tf.reduce_max(self.hdr, axis=[1, 2, 3], keepdims=True)
+        rows = tf.concat(
+            [
+                self.ldr,
+                display_tonemap(prediction, peak),
+                display_tonemap(self.hdr, peak),
+            ],
+            axis=2,
+        )
+        with self.writer.as_default():
+            tf.summary.image(
+                "previews", rows, step=epoch + 1, max_outputs=rows.shape[0]
+            )
+        self.writer.flush()
+        grid = np.concatenate(list(rows.numpy()), axis=0)
+        write_image(self.preview_dir / f"epoch_{epoch + 1:04d}.png", grid)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the optimiser's current learning rate to the epoch logs (TensorBoard)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            rate = (
+                self.model.optimizer.learning_rate
+            )  # evaluates a schedule at this step
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
