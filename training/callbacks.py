@@ -11,40 +11,48 @@ import tensorflow as tf
 from hdr_keras.io import write_image
 from hdr_keras.ops.tonemap import display_tonemap
 
-# Previews map this radiance to white: 4 stops above the LDR input's saturation
-# point (radiance 1), so highlights stay visible and mid-tones are not crushed by
-# a sun thousands of times brighter than the scene.
-PREVIEW_PEAK = 16.0
+# Radiance shown as white in previews. Single-image targets: 4 stops above the LDR
+# input's saturation point (radiance 1), so highlights stay visible and mid-tones
+# are not crushed by a sun thousands of times brighter. Stack targets lie in [0, 1].
+PREVIEW_PEAK = {"single": 16.0, "stack": 1.0}
 
 
 class PreviewImages(keras.callbacks.Callback):
     """After each epoch, writes [input | prediction | reference] previews.
 
     Prediction and reference are tonemapped with `display_tonemap` on one scale,
-    radiance PREVIEW_PEAK mapping to white. PNGs go to
+    radiance `peak` mapping to white. PNGs go to
     `<model_dir>/previews/epoch_XXXX.png`, images to TensorBoard under `previews`.
 
     Args:
-        model: the inference model (LDR -> linear HDR), trained through shared layers.
-        ldr, hdr: a fixed batch [B, H, W, 3] of inputs and references.
+        inference_model: the model (inputs -> linear HDR), trained through shared layers.
+        inputs: a fixed batch of model inputs (a tensor, or a dict for stack methods).
+        display: the input as an image [B, H, W, 3] in [0, 1] (for stacks: the
+            reference frame).
+        hdr: the references [B, H, W, 3].
         preview_dir: folder for PNG files.
         log_dir: TensorBoard folder (a `previews` writer is made inside).
+        peak: radiance shown as white (see PREVIEW_PEAK).
     """
 
-    def __init__(self, inference_model, ldr, hdr, preview_dir, log_dir):
+    def __init__(
+        self, inference_model, inputs, display, hdr, preview_dir, log_dir, peak
+    ):
         super().__init__()
+        self.peak = float(peak)
         self.inference_model = inference_model
-        self.ldr = tf.convert_to_tensor(ldr)
+        self.inputs = inputs
+        self.display = tf.convert_to_tensor(display)
         self.hdr = tf.convert_to_tensor(hdr)
         self.preview_dir = Path(preview_dir)
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "previews"))
 
     def on_epoch_end(self, epoch, logs=None):
-        prediction = self.inference_model(self.ldr, training=False)
+        prediction = self.inference_model(self.inputs, training=False)
         peak = tf.reduce_max(self.hdr, axis=[1, 2, 3], keepdims=True)
         rows = tf.concat(
             [
-                self.ldr,
+                self.display,
                 display_tonemap(prediction, peak),
                 display_tonemap(self.hdr, peak),
             ],

@@ -12,7 +12,7 @@ from typing import Callable
 
 import keras
 
-from hdr_keras.losses import HDRCNNLoss
+from hdr_keras.losses import HDRCNNLoss, MuLawLoss
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +55,36 @@ CONFIGS: dict[str, TrainConfig] = {
         loss=lambda: HDRCNNLoss("illuminance_reflectance"),
         paper=Schedule(
             steps=200_000, steps_per_epoch=1000, batch_size=4, patch_size=320
+        ),
+        quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
+    ),
+    # Yan et al. 2019 (AHDRNet): L1 on mu-law, random 256 x 256 crops, batch 8,
+    # Adam 1e-4.
+    "ahdrnet": TrainConfig(
+        learning_rate=1e-4,
+        loss=lambda: MuLawLoss("l1", prediction="linear"),
+        paper=Schedule(
+            steps=500_000, steps_per_epoch=1000, batch_size=8, patch_size=256
+        ),
+        quick=Schedule(steps=120, steps_per_epoch=30, batch_size=4, patch_size=64),
+    ),
+    # Wu et al. 2018: L2 on mu-law (the network's tanh output is the tonemapped
+    # image), 256 x 256 patches, batch 16, Adam 2e-4 with beta1 0.5.
+    "wu_resnet": TrainConfig(
+        learning_rate=2e-4,
+        beta_1=0.5,
+        loss=lambda: MuLawLoss("l2", prediction="mu_law"),
+        paper=Schedule(
+            steps=200_000, steps_per_epoch=1000, batch_size=16, patch_size=256
+        ),
+        quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
+    ),
+    "wu_unet": TrainConfig(
+        learning_rate=2e-4,
+        beta_1=0.5,
+        loss=lambda: MuLawLoss("l2", prediction="mu_law"),
+        paper=Schedule(
+            steps=200_000, steps_per_epoch=1000, batch_size=16, patch_size=256
         ),
         quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
     ),

@@ -1,11 +1,18 @@
-"""Evaluation of a trained model against a baseline on held-out data.
+"""Evaluation of a trained model against baselines on held-out data.
 
-Single-image methods are scored on (ldr, hdr) pairs made by the virtual camera with
-fixed seeds. Before scoring, the prediction and the reference are both divided by
-the reference's maximum, so the reference lies in [0, 1] as `hdr_keras.metrics`
-expects (PSNR-L, PSNR-mu and SSIM-mu then compare absolute radiance, which the
-camera's exposure makes well defined). The baseline "inverse camera curve only" is
-f^-1(D) = D ** 2, HDRCNN's own linearisation without hallucinated highlights.
+Metrics: PSNR-mu, PSNR-L and SSIM-mu (`hdr_keras.metrics`), on linear HDR whose
+reference lies in [0, 1]:
+- stack methods: targets are already in [0, 1] (Kalantari's convention: radiance in
+  the units of the shortest exposure); predictions are scored as they are;
+- single-image methods: the target's scale is set by the virtual camera (the LDR
+  saturates at 1, highlights go far above), so prediction and reference are both
+  divided by the reference's maximum before scoring.
+
+Baselines, on exactly the same inputs:
+- single: "inverse camera curve only", f^-1(D) = D ** 2 (HDRCNN's linearisation,
+  no hallucinated highlights);
+- stack: the reference frame alone, linearised; and a triangle-weighted merge of all
+  frames without alignment (it ghosts where things move).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ import tensorflow as tf
 
 from hdr_keras import metrics
 from hdr_keras.ops.highlight import linearize_hdrcnn
+from hdr_keras.ops.merge import reference_linearized, triangle_merge
+from hdr_keras.ops.stack import default_reference
+from hdr_keras.registry import SINGLE
 
 METRICS: dict[str, Callable] = {
     "psnr_mu": metrics.psnr_mu,
@@ -27,32 +37,56 @@ METRICS: dict[str, Callable] = {
 }
 
 
-def score(reference: tf.Tensor, prediction: tf.Tensor) -> dict[str, float]:
-    """Metrics of one [1, H, W, 3] prediction, after normalising by the reference max."""
-    peak = tf.reduce_max(reference)
-    reference, prediction = reference / peak, prediction / peak
+def score(reference, prediction, normalize: bool) -> dict[str, float]:
+    """Metrics of one [1, H, W, 3] prediction (optionally after dividing by ref max)."""
+    if normalize:
+        peak = tf.reduce_max(reference)
+        reference, prediction = reference / peak, prediction / peak
     return {
         name: float(np.mean(fn(reference, prediction))) for name, fn in METRICS.items()
     }
 
 
-def evaluate_single_image(
-    predictors: dict[str, Callable[[tf.Tensor], tf.Tensor]],
-    pairs: Iterable,
+def baselines(input_kind: str) -> dict[str, Callable]:
+    """Training-free predictors to compare a method of `input_kind` with."""
+    if input_kind == SINGLE:
+        return {"baseline_inverse_curve": linearize_hdrcnn}
+
+    def reference_only(inputs):
+        num_frames = inputs["ldr"].shape[1]
+        return reference_linearized(
+            inputs["ldr"], inputs["exposure"], default_reference(num_frames)
+        )
+
+    def unaligned_merge(inputs):
+        return triangle_merge(inputs["ldr"], inputs["exposure"])
+
+    return {
+        "baseline_reference_frame": reference_only,
+        "baseline_triangle_merge": unaligned_merge,
+    }
+
+
+def evaluate(
+    predictors: dict[str, Callable],
+    examples: Iterable,
+    input_kind: str,
 ) -> dict[str, dict]:
-    """Scores each predictor (ldr [1,H,W,3] -> linear hdr) on every (ldr, hdr, name).
+    """Scores each predictor (inputs -> linear hdr) on every (inputs, hdr, name).
 
     Returns {predictor: {"mean": {metric: value}, "per_image": {name: {metric: value}}}}.
     """
     per_image: dict[str, dict[str, dict[str, float]]] = {
         name: {} for name in predictors
     }
-    for ldr, hdr, image_name in pairs:
+    for inputs, hdr, image_name in examples:
         image_name = (
             image_name.numpy().decode() if hasattr(image_name, "numpy") else image_name
         )
         for name, predict in predictors.items():
-            per_image[name][image_name] = score(hdr, predict(ldr))
+            per_image[name][image_name] = score(
+                hdr, predict(inputs), input_kind == SINGLE
+            )
     results = {}
     for name, images in per_image.items():
         if not images:
@@ -60,11 +94,6 @@ def evaluate_single_image(
         mean = {m: float(np.mean([v[m] for v in images.values()])) for m in METRICS}
         results[name] = {"mean": mean, "per_image": images}
     return results
-
-
-def inverse_curve_baseline(ldr: tf.Tensor) -> tf.Tensor:
-    """Baseline: linearise with HDRCNN's inverse camera curve only (no hallucination)."""
-    return linearize_hdrcnn(ldr)
 
 
 def format_table(results: dict[str, dict]) -> str:

@@ -82,6 +82,20 @@ def _model_kwargs(spec) -> dict:
     return kwargs
 
 
+def _first_two(examples):
+    """Model inputs, display images and references of the first two eval examples."""
+    import tensorflow as tf
+
+    chosen = examples[:2]
+    first = chosen[0][0]
+    if isinstance(first, dict):  # stack: show the reference (middle) frame
+        inputs = {k: tf.concat([e[0][k] for e in chosen], 0) for k in first}
+        display = inputs["ldr"][:, inputs["ldr"].shape[1] // 2]
+    else:
+        inputs = display = tf.concat([e[0] for e in chosen], 0)
+    return inputs, display, tf.concat([e[1] for e in chosen], 0)
+
+
 def run() -> dict:
     """Runs training, evaluation and export; returns the evaluation results."""
     # Heavy imports here so `--help` and flag errors answer at once.
@@ -90,47 +104,40 @@ def run() -> dict:
 
     import hdr_keras
     from serving.export import export_model
-    from tfrecords import builtin, reader
     from tfrecords.shards import find_corrupt_shard, list_shards
-    from training import callbacks, configs, evaluate
+    from training import callbacks, configs, data, evaluate
 
     try:
         spec = hdr_keras.get_method(FLAGS.method)
         config = configs.get_config(FLAGS.method)
     except ValueError as error:
         raise UserError(f"--method: {error}") from None
-    if spec.input_kind != hdr_keras.registry.SINGLE:
-        raise UserError(f"--method={spec.name}: stack methods are not trainable yet")
+    if FLAGS.loss and spec.name != "eilertsen":
+        raise UserError(f"--loss does not apply to method {spec.name!r}")
 
     using_builtin = FLAGS.data is None
-    train_pattern, eval_pattern = (
-        builtin.builtin_single_image_data() if using_builtin else (FLAGS.data, None)
-    )
-    eval_pattern = (
-        FLAGS.eval_data or eval_pattern or builtin.builtin_single_image_data()[1]
-    )
     settings = _resolve(config, using_builtin)
+    keras.utils.set_random_seed(FLAGS.seed)
+    method_data = data.load(
+        spec,
+        FLAGS.data,
+        FLAGS.eval_data,
+        settings["batch_size"],
+        settings["patch_size"],
+        FLAGS.seed,
+    )
     model_dir = Path(FLAGS.model_dir or Path("runs") / spec.name)
     model_dir.mkdir(parents=True, exist_ok=True)
     run_config = {
         "method": spec.name,
-        "data": train_pattern,
-        "eval_data": eval_pattern,
+        "data": method_data.train_pattern,
+        "eval_data": method_data.eval_pattern,
         "seed": FLAGS.seed,
         "loss": FLAGS.loss,
         **settings,
     }
     (model_dir / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
     logging.info("Run configuration: %s", run_config)
-
-    keras.utils.set_random_seed(FLAGS.seed)
-    train_data = reader.single_image_training_dataset(
-        train_pattern,
-        settings["batch_size"],
-        settings["patch_size"],
-        seed=FLAGS.seed,
-    )
-    eval_pairs = list(reader.single_image_eval_dataset(eval_pattern))
 
     model = hdr_keras.build_model(spec.name, **_model_kwargs(spec))
     train_model = spec.loss_model(model)
@@ -145,25 +152,26 @@ def run() -> dict:
         optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
     )
 
-    preview_ldr = tf.concat([ldr for ldr, _, _ in eval_pairs[:2]], axis=0)
-    preview_hdr = tf.concat([hdr for _, hdr, _ in eval_pairs[:2]], axis=0)
+    preview_inputs, preview_display, preview_hdr = _first_two(method_data.evaluation)
     epochs = math.ceil(settings["steps"] / settings["steps_per_epoch"])
     logging.info(
         "Training %s for %d steps (%d epochs)", spec.name, settings["steps"], epochs
     )
     try:
         train_model.fit(
-            train_data,
+            method_data.train,
             epochs=epochs,
             steps_per_epoch=settings["steps_per_epoch"],
             callbacks=[
                 callbacks.LearningRateLogger(),
                 callbacks.PreviewImages(
                     model,
-                    preview_ldr,
+                    preview_inputs,
+                    preview_display,
                     preview_hdr,
                     model_dir / "previews",
                     model_dir / "logs",
+                    callbacks.PREVIEW_PEAK[spec.input_kind],
                 ),
                 keras.callbacks.TensorBoard(
                     str(model_dir / "logs"), update_freq="epoch"
@@ -172,8 +180,8 @@ def run() -> dict:
             verbose=1,
             shuffle=False,  # tf.data shuffles
         )
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        for problem in find_corrupt_shard(list_shards(train_pattern)):
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):
             raise problem from None
         raise
 
@@ -181,15 +189,14 @@ def run() -> dict:
     model.save(final_path)
     print(f"saved {final_path}")
 
-    results = evaluate.evaluate_single_image(
-        {
-            spec.name: lambda ldr: model(ldr, training=False),
-            "baseline_inverse_curve": evaluate.inverse_curve_baseline,
-        },
-        eval_pairs,
-    )
+    predictors = {spec.name: lambda inputs: model(inputs, training=False)}
+    predictors.update(evaluate.baselines(spec.input_kind))
+    results = evaluate.evaluate(predictors, method_data.evaluation, spec.input_kind)
     evaluate.write_json(results, model_dir / "eval.json")
-    print(f"evaluation on {len(eval_pairs)} held-out images ({eval_pattern}):")
+    print(
+        f"evaluation on {len(method_data.evaluation)} held-out examples "
+        f"({method_data.eval_pattern}):"
+    )
     print(evaluate.format_table(results))
 
     if FLAGS.export:
