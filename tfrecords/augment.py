@@ -44,3 +44,34 @@ def random_flip_rotate(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     image = tf.image.stateless_random_flip_left_right(image, seeds[0])
     turns = tf.random.stateless_uniform([], seeds[1], 0, 4, tf.int32)
     return tf.image.rot90(image, turns)
+
+
+def fold_frames(frames: tf.Tensor) -> tf.Tensor:
+    """[N, H, W, C] -> [H, W, N * C]: frame i occupies channels i*C .. i*C + C - 1."""
+    shape = tf.shape(frames)
+    folded = tf.transpose(frames, [1, 2, 0, 3])
+    return tf.reshape(folded, tf.stack([shape[1], shape[2], shape[0] * shape[3]]))
+
+
+def unfold_frames(folded: tf.Tensor, channels: int = 3) -> tf.Tensor:
+    """Inverse of `fold_frames`: [H, W, N * C] -> [N, H, W, C]."""
+    shape = tf.shape(folded)
+    frames = tf.reshape(folded, tf.stack([shape[0], shape[1], -1, channels]))
+    return tf.transpose(frames, [2, 0, 1, 3])
+
+
+def random_crop_flip_stack(
+    frames: tf.Tensor, target: tf.Tensor, seed: tf.Tensor, size: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The same random size x size crop and dihedral transform on every frame and
+    the target (a stack [N, H, W, 3] and its [H, W, 3] label, both at least size
+    pixels on each side) -> ([N, size, size, 3], [size, size, 3])."""
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    channels = target.shape[-1] or 3
+    both = tf.concat([fold_frames(frames), target], axis=-1)
+    both = random_flip_rotate(random_crop(both, crop_seed, size), flip_seed)
+    patch_frames = unfold_frames(both[..., :-channels], channels)
+    patch_target = both[..., -channels:]
+    patch_frames.set_shape([frames.shape[0], size, size, channels])
+    patch_target.set_shape([size, size, channels])
+    return patch_frames, patch_target

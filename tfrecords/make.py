@@ -2,12 +2,20 @@
 
     python -m tfrecords.make --source=synthetic --out=DIR --num_shards=4 --num_scenes=200
     python -m tfrecords.make --source=hdr_folder --input=DIR --out=DIR --num_shards=8
+    python -m tfrecords.make --source=synthetic_stack --out=DIR --num_scenes=64
+    python -m tfrecords.make --source=kalantari --input=SIGGRAPH17/Training --out=DIR
 
 Sources:
-  synthetic   procedural HDR scenes (hdr_keras.synthetic), seeds --first_seed..
-  hdr_folder  every .hdr / .pic / .exr below --input (linear HDR images)
-Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord` with "hdr" examples (schema in
-tfrecords/schema.py); single-image methods simulate the LDR input when training.
+  synthetic        procedural HDR scenes (hdr_keras.synthetic), seeds --first_seed..
+  hdr_folder       every .hdr / .pic / .exr below --input (linear HDR images)
+  synthetic_stack  dynamic-scene exposure stacks (hdr_keras.synthetic.stacks),
+                   --num_frames frames each, seeds --first_seed..
+  kalantari        Kalantari's SIGGRAPH17 layout: --input is a scene folder (TIFFs,
+                   exposure.txt, HDRImg.hdr) or any folder above scene folders;
+                   --align=homography aligns the frames' backgrounds first
+Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for the first
+two (single-image methods simulate the LDR input when training), "stack" examples
+for the last two (schema in tfrecords/schema.py).
 """
 
 from __future__ import annotations
@@ -18,36 +26,76 @@ from absl import app, flags
 
 from tfrecords.shards import write_sharded
 from tfrecords.sources.hdr_folder import find_hdr_files, hdr_folder_records
+from tfrecords.sources.kalantari import (
+    ALIGN_MODES,
+    find_kalantari_scenes,
+    kalantari_records,
+    make_aligner,
+)
 from tfrecords.sources.synthetic import synthetic_hdr_records
+from tfrecords.sources.synthetic_stack import synthetic_stack_records
 
-SOURCES = ("synthetic", "hdr_folder")
+SOURCES = ("synthetic", "hdr_folder", "synthetic_stack", "kalantari")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("source", None, SOURCES, "Data source to convert.")
-flags.DEFINE_string("input", None, "Input folder (hdr_folder).")
+flags.DEFINE_string("input", None, "Input folder (hdr_folder, kalantari).")
 flags.DEFINE_string("out", None, "Output folder for the shards.")
 flags.DEFINE_integer("num_shards", 4, "Number of output shards.", lower_bound=1)
 flags.DEFINE_string("prefix", "train", "Shard file name prefix, e.g. train or eval.")
-flags.DEFINE_integer("num_scenes", 96, "synthetic: number of scenes.", lower_bound=1)
 flags.DEFINE_integer(
-    "size", 384, "synthetic: scene height and width in pixels.", lower_bound=32
+    "num_scenes", 96, "synthetic, synthetic_stack: number of scenes.", lower_bound=1
 )
-flags.DEFINE_integer("first_seed", 0, "synthetic: seed of the first scene.")
+flags.DEFINE_integer(
+    "size",
+    384,
+    "synthetic, synthetic_stack: scene height and width in pixels.",
+    lower_bound=32,
+)
+flags.DEFINE_integer(
+    "first_seed", 0, "synthetic, synthetic_stack: seed of the first scene."
+)
+flags.DEFINE_integer(
+    "num_frames",
+    3,
+    "synthetic_stack: frames per stack; kalantari: TIFFs expected per scene.",
+    lower_bound=2,
+)
 flags.DEFINE_integer(
     "max_side",
     0,
     "hdr_folder: downscale images whose longer side exceeds this (0: keep).",
+)
+flags.DEFINE_enum(
+    "align",
+    "none",
+    ALIGN_MODES,
+    "kalantari: align each frame's background to the reference frame before "
+    "writing (homography: feature-matched homography, as Wu et al. 2018 do).",
 )
 flags.mark_flags_as_required(["source", "out"])
 
 
 def write(source: str) -> None:
     """Writes the shards of `source` as the flags describe."""
+    if FLAGS.align != "none" and source != "kalantari":
+        raise app.UsageError("--align applies to --source=kalantari only")
     if source == "synthetic":
         records = synthetic_hdr_records(
             FLAGS.num_scenes, FLAGS.size, FLAGS.size, FLAGS.first_seed
         )
         total = FLAGS.num_scenes
+    elif source == "synthetic_stack":
+        records = synthetic_stack_records(
+            FLAGS.num_scenes, FLAGS.size, FLAGS.size, FLAGS.first_seed, FLAGS.num_frames
+        )
+        total = FLAGS.num_scenes
+    elif source == "kalantari":
+        if not FLAGS.input:
+            raise app.UsageError("--input=DIR is required with --source=kalantari")
+        scenes = find_kalantari_scenes(FLAGS.input, FLAGS.num_frames)
+        records = kalantari_records(scenes, make_aligner(FLAGS.align))
+        total = len(scenes)
     else:
         if not FLAGS.input:
             raise app.UsageError("--input=DIR is required with --source=hdr_folder")

@@ -10,8 +10,12 @@ from __future__ import annotations
 import tensorflow as tf
 
 from hdr_keras.ops.camera import VirtualCameraConfig, virtual_camera
-from tfrecords.augment import random_crop_resize, random_flip_rotate
-from tfrecords.schema import parse_hdr_example
+from tfrecords.augment import (
+    random_crop_flip_stack,
+    random_crop_resize,
+    random_flip_rotate,
+)
+from tfrecords.schema import parse_hdr_example, parse_stack_example
 from tfrecords.shards import check_framing, list_shards
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -106,3 +110,81 @@ def single_image_eval_dataset(
         return shot["ldr"][None], shot["hdr"][None], example["name"]
 
     return hdr_records(pattern).enumerate().map(simulate)
+
+
+# ------------------------------------------------------------------ stack methods
+def stack_records(
+    pattern: str, shuffle_files: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Parsed "stack" examples {"ldr" [N, H, W, 3], "exposure" [N], "hdr", "name"}.
+
+    As `hdr_records`: every shard's framing is checked first (CorruptShardError
+    naming the shard), records of another kind fail naming their shard.
+    """
+    files = list_shards(pattern)
+    for path in files:
+        check_framing(path)
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle_files:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return dataset.interleave(
+        lambda path: tf.data.TFRecordDataset(path).map(
+            lambda record: parse_stack_example(record, path)
+        ),
+        cycle_length=min(len(files), 8),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def stack_training_dataset(
+    pattern: str,
+    batch_size: int,
+    patch_size: int = 256,
+    seed: int = 0,
+    shuffle_buffer: int = 64,
+) -> tf.data.Dataset:
+    """Endless batches of ({"ldr": [B, N, P, P, 3], "exposure": [B, N]}, hdr [B, P, P, 3]).
+
+    Every element is a random P x P crop of a stack followed by one of the 8
+    dihedral transforms, the same for all frames and the target (they are folded
+    into one tensor's channels, `tfrecords.augment.random_crop_flip_stack`), with a
+    stateless seed per element: the same seed gives the same stream. Patches (not
+    whole stacks) are shuffled, so memory stays at `shuffle_buffer` patches even
+    for full-size (1500 x 1000) Kalantari stacks. Stacks must be at least P x P;
+    all stacks of a pattern must have the same N to be batched.
+    """
+
+    def crop(example, element_seed):
+        shape = tf.shape(example["hdr"])
+        check = tf.debugging.Assert(
+            tf.reduce_all(shape[:2] >= patch_size),
+            [
+                f"stack smaller than patch_size={patch_size}: example",
+                example["name"],
+                "has size",
+                shape[:2],
+            ],
+        )
+        with tf.control_dependencies([check]):
+            ldr, hdr = random_crop_flip_stack(
+                example["ldr"], example["hdr"], element_seed, patch_size
+            )
+        return {"ldr": ldr, "exposure": example["exposure"]}, hdr
+
+    stacks = stack_records(pattern, shuffle_files=True, seed=seed).repeat()
+    dataset = tf.data.Dataset.zip(stacks, _element_seeds(seed))
+    dataset = dataset.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def stack_eval_dataset(pattern: str) -> tf.data.Dataset:
+    """Deterministic ({"ldr": [1, N, H, W, 3], "exposure": [1, N]}, hdr [1, H, W, 3],
+    name) triples, one per stack, full size, in shard order."""
+
+    def batch_of_one(example):
+        inputs = {"ldr": example["ldr"][None], "exposure": example["exposure"][None]}
+        return inputs, example["hdr"][None], example["name"]
+
+    return stack_records(pattern).map(batch_of_one)
