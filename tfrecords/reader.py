@@ -21,13 +21,12 @@ from tfrecords.shards import check_framing, list_shards
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def hdr_records(
-    pattern: str, shuffle_files: bool = False, seed: int = 0
-) -> tf.data.Dataset:
-    """Parsed "hdr" examples {"hdr", "name"} from the shards matching `pattern`.
+def _records(pattern: str, parse, shuffle_files: bool, seed: int) -> tf.data.Dataset:
+    """Interleaved records of the shards matching `pattern`, parsed by `parse`.
 
     Every shard's framing is checked first, so a truncated shard fails here with a
-    CorruptShardError naming it rather than mid-training.
+    CorruptShardError naming it rather than mid-training; `parse(record, shard)`
+    names the shard in its own errors.
     """
     files = list_shards(pattern)
     for path in files:
@@ -37,12 +36,19 @@ def hdr_records(
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     return dataset.interleave(
         lambda path: tf.data.TFRecordDataset(path).map(
-            lambda record: parse_hdr_example(record, path)
+            lambda record: parse(record, path)
         ),
         cycle_length=min(len(files), 8),
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
+
+
+def hdr_records(
+    pattern: str, shuffle_files: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Parsed "hdr" examples {"hdr", "name"} from the shards matching `pattern`."""
+    return _records(pattern, parse_hdr_example, shuffle_files, seed)
 
 
 def _element_seeds(seed: int) -> tf.data.Dataset:
@@ -121,20 +127,7 @@ def stack_records(
     As `hdr_records`: every shard's framing is checked first (CorruptShardError
     naming the shard), records of another kind fail naming their shard.
     """
-    files = list_shards(pattern)
-    for path in files:
-        check_framing(path)
-    dataset = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle_files:
-        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    return dataset.interleave(
-        lambda path: tf.data.TFRecordDataset(path).map(
-            lambda record: parse_stack_example(record, path)
-        ),
-        cycle_length=min(len(files), 8),
-        num_parallel_calls=AUTOTUNE,
-        deterministic=True,
-    )
+    return _records(pattern, parse_stack_example, shuffle_files, seed)
 
 
 def stack_training_dataset(
