@@ -138,3 +138,107 @@ def export_from_keras_file(
     """Loads a `.keras` file (without its training config) and exports it."""
     model = keras.saving.load_model(keras_path, compile=False)
     return export_model(model, base_path, input_kind, version=version)
+
+
+def infer_input_kind(model: keras.Model) -> str:
+    """ "stack" for a model taking {"ldr", "exposure"}, "single" for one rank-4 input.
+
+    Raises ValueError when the inputs fit neither serving contract.
+    """
+    inputs = getattr(model, "_inputs_struct", None)
+    if isinstance(inputs, dict):
+        if set(inputs) == STACK_INPUTS:
+            return "stack"
+        raise ValueError(
+            "cannot infer the input kind: a dict-input model must take exactly "
+            f"'ldr' and 'exposure', got {sorted(inputs)}"
+        )
+    tensors = model.inputs if getattr(model, "inputs", None) else []
+    if len(tensors) == 1 and len(tensors[0].shape) == 4:
+        return "single"
+    shapes = [tuple(tensor.shape) for tensor in tensors]
+    raise ValueError(
+        "cannot infer the input kind from the model inputs "
+        f"{shapes or '(none: not a functional model)'}; pass --method"
+    )
+
+
+def export_to_repository(
+    model: keras.Model,
+    base_path: str | Path,
+    name: str,
+    input_kind: str | None = None,
+    version: int | None = None,
+    served_base: str | Path | None = None,
+) -> Path:
+    """Exports `model` as `<base_path>/<name>/<version>` and refreshes the repository.
+
+    Also (re)writes `<base_path>/models.config` (every model under `base_path`) and
+    `<base_path>/batching.config`, see `serving.repository`. `input_kind` None: infer
+    it from the model inputs (`infer_input_kind`). `served_base`: the repository
+    path written into models.config (default: `base_path` made absolute).
+    """
+    from serving import repository
+
+    if not name or "/" in name or name.startswith(".") or name.isdigit():
+        raise ValueError(f"invalid model name {name!r}")
+    input_kind = input_kind or infer_input_kind(model)
+    path = export_model(model, Path(base_path) / name, input_kind, version=version)
+    repository.write_models_config(base_path, served_base)
+    repository.write_batching_config(base_path)
+    return path
+
+
+def _kind_from_method(method: str) -> str:
+    return hdr_keras.get_method(method).input_kind
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """CLI: `python -m serving.export --model=X.keras --base_path=DIR --name=NAME`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m serving.export",
+        description="Export a .keras model into a TF Serving model repository: "
+        "DIR/NAME/<next version>/, DIR/models.config and DIR/batching.config.",
+    )
+    parser.add_argument("--model", required=True, help="path of a .keras model file")
+    parser.add_argument("--base_path", required=True, help="model repository folder")
+    parser.add_argument("--name", required=True, help="model name in the repository")
+    parser.add_argument(
+        "--method",
+        default=None,
+        help="registered method name (gives the input kind); default: inferred "
+        "from the model inputs",
+    )
+    parser.add_argument(
+        "--version", type=int, default=None, help="version (default: next free one)"
+    )
+    parser.add_argument(
+        "--config_base_path",
+        default=None,
+        help="the repository folder as the server sees it, written into "
+        "models.config as given (e.g. /models in a container); default: the "
+        "absolute --base_path",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    model = keras.saving.load_model(args.model, compile=False)
+    kind = infer_input_kind(model) if args.method is None else None
+    if args.method is not None:
+        kind = _kind_from_method(args.method)
+    path = export_to_repository(
+        model,
+        args.base_path,
+        args.name,
+        input_kind=kind,
+        version=args.version,
+        served_base=args.config_base_path,
+    )
+    print(f"exported {kind} model {args.name!r} to {path}")
+    print(f"model config: {Path(args.base_path) / 'models.config'}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

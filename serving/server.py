@@ -1,0 +1,320 @@
+"""A TF-Serving-protocol-compatible model server, for development and tests.
+
+The real `tensorflow_model_server` ships only as a Docker image or an apt package
+(see README, "Export and serving"); this server speaks the same protocols over the
+same SavedModels so clients, tests and the predict CLI run anywhere:
+
+    python -m serving.server --port=8500 --rest_api_port=8501 \
+        --model_name=eilertsen --model_base_path=/abs/models/eilertsen
+    python -m serving.server --model_config_file=models/models.config
+
+- gRPC (`--port`): tensorflow.serving.PredictionService (Predict, GetModelMetadata)
+  and ModelService (GetModelStatus, HandleReloadConfigRequest), registered with the
+  official `tensorflow_serving.apis` stubs; a thread pool serves calls concurrently;
+  messages above `--grpc_max_message_size` are rejected by gRPC with
+  RESOURCE_EXHAUSTED.
+- REST (`--rest_api_port`, 0 = off): `serving.rest`.
+- Versions: `serving.servables.ModelManager`; the base paths are polled every
+  `--file_system_poll_wait_seconds`, so a newly exported version is served without
+  a restart (latest version by default; others via model_spec.version).
+
+It binds 127.0.0.1 unless `--host` says otherwise. Behaviour that differs from
+tensorflow_model_server is listed in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import grpc
+
+from serving import grpc_service, repository, rest
+from serving.servables import ModelManager, model_config
+
+INT32_MAX = (1 << 31) - 1
+
+logger = logging.getLogger(__name__)
+
+
+def _cpu_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def parse_channel_arguments(text: str) -> list[tuple[str, int | str]]:
+    """ "k1=v1,k2=v2" -> [(k1, v1), ...], integer values as int (as TF Serving)."""
+    arguments = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"bad gRPC channel argument {item!r}: expected key=value")
+        try:
+            arguments.append((key, int(value)))
+        except ValueError:
+            arguments.append((key, value))
+    return arguments
+
+
+class ModelServer:
+    """gRPC + REST servers and the version poller over one `ModelManager`.
+
+    Args:
+        configs: ModelConfig protos (see `serving.servables.model_config`).
+        port: gRPC port (0: pick a free one; read `grpc_port` after `start()`).
+        rest_api_port: REST port (0: no REST server; None: pick a free one).
+        host: interface to bind.
+        max_message_bytes: gRPC max receive and send message size (and REST body
+            limit).
+        grpc_channel_arguments: extra gRPC server options, applied last.
+        file_system_poll_wait_seconds: period of the version poll (<= 0: once).
+        model_config_file / model_config_file_poll_wait_seconds: re-read the
+            model list from this file periodically (0: never).
+    """
+
+    def __init__(
+        self,
+        configs: Iterable,
+        port: int = 8500,
+        rest_api_port: int | None = 8501,
+        host: str = "127.0.0.1",
+        max_message_bytes: int = INT32_MAX,
+        grpc_channel_arguments: Sequence[tuple[str, int | str]] = (),
+        grpc_max_threads: int | None = None,
+        rest_api_num_threads: int | None = None,
+        file_system_poll_wait_seconds: float = 1.0,
+        model_config_file: str | Path | None = None,
+        model_config_file_poll_wait_seconds: float = 0.0,
+        max_num_load_retries: int = 5,
+    ):
+        if rest_api_port and rest_api_port == port:
+            raise ValueError("--rest_api_port cannot be the same as --port")
+        self.manager = ModelManager(configs, max_num_load_retries=max_num_load_retries)
+        self.host = host
+        self._port = port
+        self._rest_port = rest_api_port
+        self.max_message_bytes = int(max_message_bytes)
+        self.grpc_channel_arguments = list(grpc_channel_arguments)
+        self.grpc_max_threads = grpc_max_threads or 4 * _cpu_count()
+        self.rest_api_num_threads = rest_api_num_threads or 4 * _cpu_count()
+        self.poll_seconds = file_system_poll_wait_seconds
+        self.model_config_file = model_config_file
+        self.config_poll_seconds = model_config_file_poll_wait_seconds
+        self.grpc_port: int | None = None
+        self.rest_port: int | None = None
+        self._grpc_server = None
+        self._http_server = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    def start(self) -> "ModelServer":
+        """Loads the current versions, then starts serving (returns at once)."""
+        self.manager.poll()
+        options = [
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+            ("grpc.max_send_message_length", self.max_message_bytes),
+            ("grpc.so_reuseport", 0),
+            *self.grpc_channel_arguments,
+        ]
+        self._grpc_server = grpc.server(
+            futures.ThreadPoolExecutor(
+                self.grpc_max_threads, thread_name_prefix="grpc"
+            ),
+            options=options,
+        )
+        grpc_service.add_services(self._grpc_server, self.manager)
+        try:
+            self.grpc_port = self._grpc_server.add_insecure_port(
+                f"{self.host}:{self._port}"
+            )
+        except RuntimeError as error:
+            raise OSError(f"cannot bind gRPC port {self.host}:{self._port}") from error
+        if not self.grpc_port:
+            raise OSError(f"cannot bind gRPC port {self.host}:{self._port}")
+        self._grpc_server.start()
+        if self._rest_port != 0:
+            self._http_server = rest.make_http_server(
+                self.manager,
+                self.host,
+                self._rest_port or 0,
+                num_threads=self.rest_api_num_threads,
+                max_body_bytes=self.max_message_bytes,
+            )
+            self.rest_port = self._http_server.server_address[1]
+            self._spawn(self._http_server.serve_forever, "rest-accept")
+        self._spawn(self._poll_loop, "version-poll")
+        logger.info(
+            "serving %s: gRPC %s:%s, REST %s",
+            self.manager.model_names,
+            self.host,
+            self.grpc_port,
+            f"{self.host}:{self.rest_port}" if self.rest_port else "off",
+        )
+        return self
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _poll_loop(self) -> None:
+        reload_config = bool(self.model_config_file) and self.config_poll_seconds > 0
+        periods = [self.poll_seconds] if self.poll_seconds > 0 else []
+        periods += [self.config_poll_seconds] if reload_config else []
+        if not periods:  # poll once (done by start), as TF Serving with 0
+            return
+        next_config = time.monotonic() + self.config_poll_seconds
+        while not self._stopping.wait(min(periods)):
+            try:
+                if reload_config and time.monotonic() >= next_config:
+                    next_config = time.monotonic() + self.config_poll_seconds
+                    configs = repository.read_models_config(self.model_config_file)
+                    self.manager.set_configs(configs)
+                self.manager.poll()
+            except Exception:  # a broken config or file system: keep serving
+                logger.exception("version poll failed")
+
+    def stop(self, grace: float | None = 1.0) -> None:
+        """Stops accepting calls, finishes running ones (up to `grace` s), joins."""
+        self._stopping.set()
+        if self._http_server is not None:
+            self._http_server.shutdown()
+            self._http_server.server_close()
+        if self._grpc_server is not None:
+            self._grpc_server.stop(grace).wait()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def wait(self) -> None:
+        """Blocks until `stop()`."""
+        self._stopping.wait()
+
+    def __enter__(self) -> "ModelServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m serving.server",
+        description="Development model server speaking TF Serving's gRPC and REST "
+        "APIs (flags follow tensorflow_model_server).",
+    )
+    add = parser.add_argument
+    add("--port", type=int, default=8500, help="gRPC port (0: any free port)")
+    add("--rest_api_port", type=int, default=8501, help="REST port, 0 = off")
+    add("--host", default="127.0.0.1", help="interface to bind")
+    add("--model_name", default="default", help="name of the single model")
+    add("--model_base_path", default="", help="folder of the single model's versions")
+    add("--model_config_file", default="", help="model_config_list text proto file")
+    add("--model_config_file_poll_wait_seconds", type=float, default=0.0)
+    add("--file_system_poll_wait_seconds", type=float, default=1.0)
+    add(
+        "--grpc_max_message_size",
+        type=int,
+        default=INT32_MAX,
+        help="max gRPC receive/send message size in bytes (also the REST body limit)",
+    )
+    add(
+        "--grpc_channel_arguments",
+        default="",
+        help="comma separated key=value gRPC server options",
+    )
+    add("--grpc_max_threads", type=int, default=0, help="gRPC worker threads")
+    add("--rest_api_num_threads", type=int, default=0, help="REST worker threads")
+    add("--max_num_load_retries", type=int, default=5)
+    add(
+        "--enable_batching",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="accepted for compatibility: requests are run concurrently, not merged",
+    )
+    add(
+        "--batching_parameters_file",
+        default="",
+        help="BatchingParameters text proto; validated, see --enable_batching",
+    )
+    return parser
+
+
+def configs_from_args(args: argparse.Namespace) -> list:
+    if bool(args.model_config_file) == bool(args.model_base_path):
+        raise SystemExit(
+            "pass either --model_config_file or --model_name/--model_base_path"
+        )
+    if args.model_config_file:
+        return repository.read_models_config(args.model_config_file)
+    return [model_config(args.model_name, args.model_base_path)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    configs = configs_from_args(args)
+    if args.batching_parameters_file:
+        params = repository.read_batching_config(args.batching_parameters_file)
+        logger.info("batching parameters (validated, not applied): %s", params)
+    if args.enable_batching:
+        logger.warning(
+            "--enable_batching: this development server runs requests concurrently "
+            "without merging them into batches"
+        )
+    server = ModelServer(
+        configs,
+        port=args.port,
+        rest_api_port=args.rest_api_port,
+        host=args.host,
+        max_message_bytes=args.grpc_max_message_size,
+        grpc_channel_arguments=parse_channel_arguments(args.grpc_channel_arguments),
+        grpc_max_threads=args.grpc_max_threads or None,
+        rest_api_num_threads=args.rest_api_num_threads or None,
+        file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
+        model_config_file=args.model_config_file or None,
+        model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
+        max_num_load_retries=args.max_num_load_retries,
+    ).start()
+    print(
+        f"Running gRPC ModelServer at {server.host}:{server.grpc_port} ...", flush=True
+    )
+    if server.rest_port:
+        print(
+            f"Exporting HTTP/REST API at {server.host}:{server.rest_port} ...",
+            flush=True,
+        )
+
+    def on_signal(signum, frame):
+        logger.info("signal %d: shutting down", signum)
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.wait()
+    for thread in server._threads:
+        thread.join(timeout=10)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
