@@ -57,6 +57,9 @@ class Backend:
     stride: int | None = None
 
 
+ALIGN_CHOICES = ("none", "homography")
+
+
 def _registry_spec(name: str):
     import hdr_keras
 
@@ -305,8 +308,14 @@ def predict_files(
     tile: int = tiling.DEFAULT_TILE,
     overlap: int = tiling.DEFAULT_OVERLAP,
     stride: int | None = None,
+    align: str = "none",
 ) -> tuple[Path, Path]:
-    """Runs `backend` on the files; writes `output` (.exr/.hdr) and its .png."""
+    """Runs `backend` on the files; writes `output` (.exr/.hdr) and its .png.
+
+    `align="homography"` first aligns the background of every non-reference frame
+    of a bracket to the middle (reference) frame (Wu et al. 2018's preprocessing;
+    `hdr_keras.ops.homography`).
+    """
     from hdr_keras.io import write_image
 
     output = Path(output)
@@ -315,6 +324,15 @@ def predict_files(
     ldr, exposure = read_inputs(
         inputs, backend.input_kind, exposure_file, exposure_times_file
     )
+    if align not in ALIGN_CHOICES:
+        raise ValueError(f"--align must be one of {ALIGN_CHOICES}, got {align!r}")
+    if align == "homography":
+        if exposure is None:
+            raise ValueError("--align=homography needs a bracket (a stack model)")
+        from hdr_keras.ops.homography import align_to_reference
+        from hdr_keras.ops.stack import default_reference
+
+        ldr = align_to_reference(ldr, exposure, default_reference(len(ldr)))[0]
     stride = stride or backend.stride or 1
     height, width = ldr.shape[-3], ldr.shape[-2]
     count = tiling.tile_count(height, width, tile, overlap, stride)
@@ -360,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tile", type=int, default=tiling.DEFAULT_TILE, help="tile size in pixels")
     add("--overlap", type=int, default=tiling.DEFAULT_OVERLAP, help="tile overlap")
     add("--stride", type=int, default=0, help="tile alignment (0: from the method)")
+    add(
+        "--align",
+        choices=ALIGN_CHOICES,
+        default="none",
+        help="stack methods: homography-align the background to the reference frame",
+    )
     return parser
 
 
@@ -379,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.tile,
             args.overlap,
             args.stride or None,
+            args.align,
         )
     except (ValueError, OSError, ServingError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -218,3 +218,35 @@ def test_bracket_is_sorted_by_exposure(tmp_path, helpers):
     np.testing.assert_allclose(stops, [0, 2, 4])
     expected = np.stack([read_image(paths[i]) for i in (1, 2, 0)])
     np.testing.assert_array_equal(ldr, expected)
+
+
+def test_homography_alignment_at_prediction_time(repository, tmp_path, capsys):
+    from hdr_keras.ops.homography import align_to_reference
+    from hdr_keras.synthetic.scenes import generate_scene
+
+    radiance = generate_scene(3, 96, 128)
+    radiance = radiance / np.percentile(radiance, 90)
+    paths = []
+    for index, (stops, shift) in enumerate([(0, 4), (2, 0), (4, -3)]):
+        frame = np.clip(np.roll(radiance, shift, axis=1) * 2.0**stops / 4, 0, 1) ** (
+            1 / 2.2
+        )
+        path = tmp_path / f"f{index}.png"
+        write_image(path, frame)
+        paths.append(str(path))
+    stops_file = tmp_path / "stops.txt"
+    stops_file.write_text("0\n2\n4\n")
+    output = tmp_path / "aligned.exr"
+    common = ["--model", str(repository.base / "stack"), "--inputs", *paths]
+    common += ["--exposure_file", str(stops_file), "--output", str(output)]
+    assert predict.main(common + ["--align", "homography"]) == 0
+    frames = np.stack([read_image(p) for p in paths])
+    aligned, homographies, _ = align_to_reference(frames, [0, 2, 4], 1)
+    assert -6.0 < homographies[0][0, 2] < -2.0  # maps frame 0 back by about 4 px
+    expected = repository.expected(
+        "stack", {"ldr": aligned[None], "exposure": np.float32([[0, 2, 4]])}
+    )["hdr"][0]
+    np.testing.assert_allclose(read_image(output), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(SystemExit):  # argparse rejects an unknown choice
+        predict.main(common + ["--align", "sideways"])
+    assert "invalid choice: 'sideways'" in capsys.readouterr().err
