@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import keras
 
-from hdr_keras.models import eilertsen
+from hdr_keras.models import ahdrnet, eilertsen, wu
 
 SINGLE = "single"  # input `ldr` [B, H, W, 3]
 STACK = "stack"  # inputs `ldr` [B, N, H, W, 3] and `exposure` [B, N]
@@ -50,6 +50,32 @@ _METHODS: dict[str, MethodSpec] = {
             "exposure using deep CNNs (HDRCNN)",
             stride=eilertsen.STRIDE,
             loss_model=eilertsen.log_hdr_model,
+        ),
+        MethodSpec(
+            name="ahdrnet",
+            builder=ahdrnet.build_ahdrnet,
+            input_kind=STACK,
+            paper="Yan et al. 2019, Attention-guided network for ghost-free high "
+            "dynamic range imaging (AHDRNet)",
+            stride=ahdrnet.STRIDE,
+        ),
+        MethodSpec(
+            name="wu_resnet",
+            builder=wu.build_wu_resnet,
+            input_kind=STACK,
+            paper="Wu et al. 2018, Deep high dynamic range imaging with large "
+            "foreground motions (ResNet variant, the authors' code)",
+            stride=wu.RESNET_STRIDE,
+            loss_model=wu.tonemapped_model,
+        ),
+        MethodSpec(
+            name="wu_unet",
+            builder=wu.build_wu_unet,
+            input_kind=STACK,
+            paper="Wu et al. 2018, Deep high dynamic range imaging with large "
+            "foreground motions (U-Net variant of the paper)",
+            stride=wu.UNET_STRIDE,
+            loss_model=wu.tonemapped_model,
         ),
     )
 }

@@ -46,6 +46,16 @@ class TrainConfig:
     decay_per_epoch: float = 1.0
 
 
+# Wu et al. 2018 (both variants): L2 on mu-law (the network's tanh output is the
+# tonemapped image), 256 x 256 patches, batch 16, Adam 2e-4 with beta1 0.5.
+WU_2018 = TrainConfig(
+    learning_rate=2e-4,
+    beta_1=0.5,
+    loss=lambda: MuLawLoss("l2", prediction="mu_law"),
+    paper=Schedule(steps=200_000, steps_per_epoch=1000, batch_size=16, patch_size=256),
+    quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
+)
+
 CONFIGS: dict[str, TrainConfig] = {
     # Eilertsen et al. 2017: Adam 5e-5 decayed x0.99 per epoch, batch 4, 320 x 320,
     # illuminance + reflectance loss (lambda 0.5), 100 epochs.
@@ -68,26 +78,8 @@ CONFIGS: dict[str, TrainConfig] = {
         ),
         quick=Schedule(steps=120, steps_per_epoch=30, batch_size=4, patch_size=64),
     ),
-    # Wu et al. 2018: L2 on mu-law (the network's tanh output is the tonemapped
-    # image), 256 x 256 patches, batch 16, Adam 2e-4 with beta1 0.5.
-    "wu_resnet": TrainConfig(
-        learning_rate=2e-4,
-        beta_1=0.5,
-        loss=lambda: MuLawLoss("l2", prediction="mu_law"),
-        paper=Schedule(
-            steps=200_000, steps_per_epoch=1000, batch_size=16, patch_size=256
-        ),
-        quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
-    ),
-    "wu_unet": TrainConfig(
-        learning_rate=2e-4,
-        beta_1=0.5,
-        loss=lambda: MuLawLoss("l2", prediction="mu_law"),
-        paper=Schedule(
-            steps=200_000, steps_per_epoch=1000, batch_size=16, patch_size=256
-        ),
-        quick=Schedule(steps=150, steps_per_epoch=30, batch_size=4, patch_size=128),
-    ),
+    "wu_resnet": WU_2018,
+    "wu_unet": WU_2018,
 }
 
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 import hdr_keras  # noqa: F401  (custom objects for load_model)
 from tfrecords.shards import write_sharded
 from tfrecords.sources.synthetic import synthetic_hdr_records
+from tfrecords.sources.synthetic_stack import synthetic_stack_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,3 +109,53 @@ def test_corrupt_shard_is_named(tiny_data, tmp_path):
         and "truncated" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_stacks(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stacks")
+    write_sharded(synthetic_stack_records(4, 40, 40), root, "train", 2)
+    write_sharded(synthetic_stack_records(2, 36, 52, first_seed=100), root, "eval", 1)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["ahdrnet", "wu_resnet", "wu_unet"])
+def test_stack_method_end_to_end(method, tiny_stacks, tmp_path):
+    model_dir = tmp_path / method
+    result = _train(
+        f"--method={method}",
+        f"--data={tiny_stacks}/train-*.tfrecord",
+        f"--eval_data={tiny_stacks}/eval-*.tfrecord",
+        f"--model_dir={model_dir}",
+        "--steps=2",
+        "--steps_per_epoch=2",
+        "--batch_size=2",
+        "--patch_size=32",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    evaluation = json.loads((model_dir / "eval.json").read_text())
+    assert set(evaluation) == {
+        method,
+        "baseline_reference_frame",
+        "baseline_triangle_merge",
+    }
+    for entry in evaluation.values():
+        assert set(entry["mean"]) == {"psnr_mu", "psnr_l", "ssim_mu"}
+        assert all(np.isfinite(v) for v in entry["mean"].values())
+    model = keras.saving.load_model(model_dir / "final.keras")
+    served = tf.saved_model.load(str(model_dir / "export" / "1"))
+    rng = np.random.default_rng(1)
+    ldr = rng.uniform(0, 1, (1, 3, 21, 35, 3)).astype("float32")
+    exposure = np.array([[0.0, 2.0, 4.0]], "float32")
+    outputs = served.signatures["serving_default"](
+        ldr=tf.constant(ldr), exposure=tf.constant(exposure)
+    )
+    expected = model({"ldr": ldr, "exposure": exposure})
+    np.testing.assert_allclose(outputs["hdr"], expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="N=2 values but ldr has N=3"
+    ):
+        served.signatures["serving_default"](
+            ldr=tf.constant(ldr), exposure=tf.constant(exposure[:, :2])
+        )
