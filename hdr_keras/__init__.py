@@ -6,8 +6,17 @@ with Keras, so `keras.saving.load_model` restores saved models in safe mode.
 
 from hdr_keras import layers as _layers  # noqa: F401  (registration side effects)
 from hdr_keras import losses, metrics  # noqa: F401
+from hdr_keras.finetune import freeze, load_model, unfreeze
 from hdr_keras.registry import build_model, get_method, list_methods
 
 __version__ = "0.1.0"
 
-__all__ = ["build_model", "get_method", "list_methods", "__version__"]
+__all__ = [
+    "build_model",
+    "freeze",
+    "get_method",
+    "list_methods",
+    "load_model",
+    "unfreeze",
+    "__version__",
+]

@@ -7,7 +7,8 @@ an unknown name raises with the list of valid names (no silent fallback).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+import types
+from typing import Any, Callable, Mapping
 
 import keras
 
@@ -29,6 +30,10 @@ class MethodSpec:
         stride: spatial multiple the network pads to internally.
         loss_model: callable(model) -> model whose output the training loss takes
             (identity when the loss applies to the HDR output itself).
+        parts: named parts of the network for fine-tuning (`hdr_keras.freeze`):
+            part name -> fnmatch patterns over the top-level layer names of the
+            built model. Parts may overlap; together they cover every layer that
+            has weights. Stored read-only.
     """
 
     name: str
@@ -37,6 +42,53 @@ class MethodSpec:
     paper: str
     stride: int = 1
     loss_model: Callable[[keras.Model], keras.Model] = lambda model: model
+    parts: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=dict, hash=False
+    )
+
+    def __post_init__(self):
+        parts = {name: tuple(patterns) for name, patterns in self.parts.items()}
+        object.__setattr__(self, "parts", types.MappingProxyType(parts))
+
+
+# Parts per method (fnmatch patterns over top-level layer names; see each builder).
+EILERTSEN_PARTS = {
+    # VGG16 conv1_1..conv5_3, the layers `eilertsen.load_vgg16_weights` fills.
+    "encoder": ("block*_conv*",),
+    # The 3x3 convolution + BN at 1/32 resolution between encoder and decoder.
+    "latent": ("latent_*",),
+    # Deconvolutions + BN, the skip fusions and the output convolution.
+    "decoder": ("decoder*_*", "skip*_*", "output_*"),
+    # Only the 1x1 skip fusions (log-domain encoder activations -> decoder).
+    "skips": ("skip*_*",),
+    # The last 1x1 conv + BN and the fusion with the input image.
+    "output": ("output_*", "skip_input_*"),
+}
+AHDRNET_PARTS = {
+    # The 3x3 convolution shared by every frame.
+    "encoder": ("conv1", "conv1_lrelu*"),
+    # One attention module per non-reference frame.
+    "attention": ("attention*",),
+    # The merging network: merge conv, DRDBs, fusion, global residual.
+    "merge": ("merge_*", "drdb*", "fusion_*", "global_residual"),
+    # Only the dilated residual dense blocks.
+    "drdb": ("drdb*",),
+    # The two 3x3 convolutions to RGB and the sigmoid.
+    "output": ("conv_up", "conv_out", "hdr"),
+}
+WU_PARTS = {
+    # One (unshared) encoder per frame: two stride-2 convs + BN.
+    "encoder": ("encoder*_*",),
+    # Fusion of the encodings at low resolution (ResNet: conv + residual blocks;
+    # U-Net: the extra stride-2 conv levels).
+    "merger": ("merger*", "res_block*"),
+    # Deconvolutions with skip connections and the output convolution.
+    "decoder": ("decoder*", "out_*"),
+    # Only the final 5x5 convolution to RGB and the tanh.
+    "output": ("out_*",),
+}
+# The ResNet variant also names its merger's 9 residual blocks.
+WU_RESNET_PARTS = {**WU_PARTS, "res_blocks": ("res_block*",)}
 
 
 _METHODS: dict[str, MethodSpec] = {
@@ -50,6 +102,7 @@ _METHODS: dict[str, MethodSpec] = {
             "exposure using deep CNNs (HDRCNN)",
             stride=eilertsen.STRIDE,
             loss_model=eilertsen.log_hdr_model,
+            parts=EILERTSEN_PARTS,
         ),
         MethodSpec(
             name="ahdrnet",
@@ -58,6 +111,7 @@ _METHODS: dict[str, MethodSpec] = {
             paper="Yan et al. 2019, Attention-guided network for ghost-free high "
             "dynamic range imaging (AHDRNet)",
             stride=ahdrnet.STRIDE,
+            parts=AHDRNET_PARTS,
         ),
         MethodSpec(
             name="wu_resnet",
@@ -67,6 +121,7 @@ _METHODS: dict[str, MethodSpec] = {
             "foreground motions (ResNet variant, the authors' code)",
             stride=wu.RESNET_STRIDE,
             loss_model=wu.tonemapped_model,
+            parts=WU_RESNET_PARTS,
         ),
         MethodSpec(
             name="wu_unet",
@@ -76,6 +131,7 @@ _METHODS: dict[str, MethodSpec] = {
             "foreground motions (U-Net variant of the paper)",
             stride=wu.UNET_STRIDE,
             loss_model=wu.tonemapped_model,
+            parts=WU_PARTS,
         ),
     )
 }
