@@ -58,6 +58,20 @@ def _element_seeds(seed: int) -> tf.data.Dataset:
     )
 
 
+def _shard(dataset: tf.data.Dataset, shard: tuple[int, int]) -> tf.data.Dataset:
+    """Element i goes to pipeline i % count.
+
+    Every pipeline builds the same seeded element stream and keeps its share, so
+    with per-pipeline batches of B / count, the union of the pipelines' j-th
+    batches is exactly the j-th global batch of a single-device run: distributed
+    and single-device training see the same examples with the same augmentation.
+    """
+    count, index = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard index {index} outside [0, {count})")
+    return dataset if count == 1 else dataset.shard(count, index)
+
+
 def single_image_training_dataset(
     pattern: str,
     batch_size: int,
@@ -66,6 +80,7 @@ def single_image_training_dataset(
     camera: VirtualCameraConfig = VirtualCameraConfig(),
     crop_fraction: tuple[float, float] = (0.2, 0.6),
     shuffle_buffer: int = 64,
+    shard: tuple[int, int] = (1, 0),
 ) -> tf.data.Dataset:
     """Endless batches of (ldr [B, P, P, 3] in [0, 1], hdr [B, P, P, 3] linear target).
 
@@ -76,6 +91,8 @@ def single_image_training_dataset(
         camera: virtual camera ranges (exposure percentile, curve, noise, JPEG).
         crop_fraction: side of the random crop as a fraction of the shorter side.
         shuffle_buffer: examples held for shuffling.
+        shard: (count, index): keep every count-th element starting at index, for
+            one of `count` input pipelines of a distributed run (see `_shard`).
     """
     images = hdr_records(pattern, shuffle_files=True, seed=seed).map(
         lambda example: example["hdr"], num_parallel_calls=AUTOTUNE
@@ -93,7 +110,7 @@ def single_image_training_dataset(
         shot = virtual_camera(patch, camera_seed, camera)
         return shot["ldr"], shot["hdr"]
 
-    dataset = tf.data.Dataset.zip(images, _element_seeds(seed))
+    dataset = _shard(tf.data.Dataset.zip(images, _element_seeds(seed)), shard)
     dataset = dataset.map(simulate, num_parallel_calls=AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
@@ -136,6 +153,7 @@ def stack_training_dataset(
     patch_size: int = 256,
     seed: int = 0,
     shuffle_buffer: int = 64,
+    shard: tuple[int, int] = (1, 0),
 ) -> tf.data.Dataset:
     """Endless batches of ({"ldr": [B, N, P, P, 3], "exposure": [B, N]}, hdr [B, P, P, 3]).
 
@@ -145,7 +163,8 @@ def stack_training_dataset(
     stateless seed per element: the same seed gives the same stream. Patches (not
     whole stacks) are shuffled, so memory stays at `shuffle_buffer` patches even
     for full-size (1500 x 1000) Kalantari stacks. Stacks must be at least P x P;
-    all stacks of a pattern must have the same N to be batched.
+    all stacks of a pattern must have the same N to be batched. `shard` as in
+    `single_image_training_dataset` (applied after the patch shuffle).
     """
 
     def crop(example, element_seed):
@@ -169,6 +188,7 @@ def stack_training_dataset(
     dataset = tf.data.Dataset.zip(stacks, _element_seeds(seed))
     dataset = dataset.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = _shard(dataset, shard)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
 

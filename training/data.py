@@ -3,11 +3,15 @@
 Single-image methods read "hdr" examples and simulate the LDR input with the
 virtual camera; stack methods read "stack" examples (LDR frames, exposures, target).
 Without --data both use the cached built-in synthetic sets (`tfrecords.builtin`).
+Under a distribution strategy the training data goes through
+`distribute_datasets_from_function`: one pipeline per worker, each keeping its share
+of the elements (`tfrecords.reader._shard`), batched per replica.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import tensorflow as tf
 
@@ -17,9 +21,9 @@ from tfrecords import builtin, reader
 
 @dataclasses.dataclass
 class MethodData:
-    """Endless training batches, evaluation triples (inputs, hdr, name), their sources."""
+    """Training batches by start step, evaluation triples (inputs, hdr, name)."""
 
-    train: tf.data.Dataset
+    train: Callable[[int], tf.data.Dataset | tf.distribute.DistributedDataset]
     evaluation: list
     train_pattern: str
     eval_pattern: str
@@ -39,21 +43,52 @@ def load(
     batch_size: int,
     patch_size: int,
     seed: int,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> MethodData:
-    """Builds the datasets; built-in data fills whatever is not given."""
+    """Builds the datasets; built-in data fills whatever is not given.
+
+    `train(start_step)` returns endless batches of the global `batch_size`; the
+    stream's seed depends on the start step, so a resumed run does not replay the
+    augmentations of its first steps.
+    """
     train_pattern, eval_pattern = data, eval_data
     if train_pattern is None or eval_pattern is None:
         builtin_train, builtin_eval = builtin_patterns(spec)
         train_pattern = train_pattern or builtin_train
         eval_pattern = eval_pattern or builtin_eval
-    if spec.input_kind == SINGLE:
-        train = reader.single_image_training_dataset(
-            train_pattern, batch_size, patch_size, seed=seed
+    build = (
+        reader.single_image_training_dataset
+        if spec.input_kind == SINGLE
+        else reader.stack_training_dataset
+    )
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if batch_size % replicas:
+        raise ValueError(
+            f"--batch_size={batch_size} must be a multiple of the {replicas} replicas"
         )
+
+    def train(start_step: int = 0):
+        stream_seed = seed if start_step == 0 else seed * 1_000_003 + start_step
+        if strategy is None or (
+            replicas == 1
+            and not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        ):
+            return build(train_pattern, batch_size, patch_size, seed=stream_seed)
+
+        def per_pipeline(context: tf.distribute.InputContext):
+            return build(
+                train_pattern,
+                context.get_per_replica_batch_size(batch_size),
+                patch_size,
+                seed=stream_seed,
+                shard=(context.num_input_pipelines, context.input_pipeline_id),
+            )
+
+        return strategy.distribute_datasets_from_function(per_pipeline)
+
+    if spec.input_kind == SINGLE:
         evaluation = reader.single_image_eval_dataset(eval_pattern)
     else:
-        train = reader.stack_training_dataset(
-            train_pattern, batch_size, patch_size, seed=seed
-        )
         evaluation = reader.stack_eval_dataset(eval_pattern)
+
     return MethodData(train, list(evaluation), train_pattern, eval_pattern)

@@ -53,6 +53,28 @@ flags.DEFINE_enum(
 flags.DEFINE_bool(
     "export", True, "Export a SavedModel to <model_dir>/export/<version>."
 )
+flags.DEFINE_enum(
+    "strategy",
+    "auto",
+    ["auto", "one_device", "mirrored", "multi_worker"],
+    "Distribution strategy (training/strategy.py).",
+)
+flags.DEFINE_integer(
+    "cpu_replicas", 0, "Split the CPU into this many logical devices (mirrored)."
+)
+flags.DEFINE_integer(
+    "checkpoint_every", None, "Steps between checkpoints (default: steps_per_epoch)."
+)
+flags.DEFINE_string(
+    "init_from", None, "Start from this .keras file or model_dir (fine-tuning)."
+)
+flags.DEFINE_list("freeze", [], "Named parts to freeze, e.g. encoder,attention.")
+flags.DEFINE_enum(
+    "mixed_precision",
+    None,
+    ["mixed_float16", "mixed_bfloat16"],
+    "Compute in reduced precision (variables and outputs stay float32).",
+)
 
 
 class UserError(Exception):
@@ -96,6 +118,55 @@ def _first_two(examples):
     return inputs, display, tf.concat([e[1] for e in chosen], 0)
 
 
+def _build(spec, hdr_keras, keras):
+    """The inference model: built, or loaded with --init_from; parts frozen."""
+    if FLAGS.init_from:
+        try:
+            model = hdr_keras.load_model(FLAGS.init_from)
+        except (FileNotFoundError, ValueError) as error:
+            raise UserError(f"--init_from: {error}") from None
+        if model.name != spec.name:
+            raise UserError(
+                f"--init_from={FLAGS.init_from} holds a {model.name!r} model, not "
+                f"{spec.name!r}"
+            )
+        print(f"initialised from {FLAGS.init_from}")
+    else:
+        model = hdr_keras.build_model(spec.name, **_model_kwargs(spec))
+    if FLAGS.freeze:
+        try:
+            frozen = hdr_keras.freeze(model, FLAGS.freeze, method=spec.name)
+        except ValueError as error:
+            raise UserError(f"--freeze: {error}") from None
+        print(f"froze {len(frozen)} layers ({', '.join(FLAGS.freeze)})")
+    if keras.mixed_precision.global_policy().compute_dtype != "float32":
+        # Reduced-precision compute, float32 output (and float32 losses/metrics).
+        output = keras.layers.Activation("linear", dtype="float32", name="hdr_float32")(
+            model.output
+        )
+        model = keras.Model(model.input, output, name=model.name)
+    return model
+
+
+def _fit_segments(step: int, total: int, per_epoch: int):
+    """(first epoch, epochs, steps per epoch) fit calls from `step` to `total`.
+
+    One call covers all whole epochs (so the data stream runs on across them); a
+    run resumed mid-epoch first finishes that epoch, and a total that is not a
+    multiple of `per_epoch` ends with a shorter epoch.
+    """
+    if step < total and step % per_epoch:
+        count = min(per_epoch - step % per_epoch, total - step)
+        yield step // per_epoch, 1, count
+        step += count
+    whole = (total - step) // per_epoch
+    if whole:
+        yield step // per_epoch, whole, per_epoch
+        step += whole * per_epoch
+    if step < total:
+        yield step // per_epoch, 1, total - step
+
+
 def run() -> dict:
     """Runs training, evaluation and export; returns the evaluation results."""
     # Heavy imports here so `--help` and flag errors answer at once.
@@ -105,7 +176,8 @@ def run() -> dict:
     import hdr_keras
     from serving.export import export_model
     from tfrecords.shards import find_corrupt_shard, list_shards
-    from training import callbacks, configs, data, evaluate
+    from training import callbacks, checkpoints, configs, data, evaluate
+    from training import strategy as strategies
 
     try:
         spec = hdr_keras.get_method(FLAGS.method)
@@ -114,93 +186,122 @@ def run() -> dict:
         raise UserError(f"--method: {error}") from None
     if FLAGS.loss and spec.name != "eilertsen":
         raise UserError(f"--loss does not apply to method {spec.name!r}")
+    try:
+        strategy = strategies.make_strategy(FLAGS.strategy, FLAGS.cpu_replicas)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if FLAGS.mixed_precision:
+        keras.mixed_precision.set_global_policy(FLAGS.mixed_precision)
 
     using_builtin = FLAGS.data is None
     settings = _resolve(config, using_builtin)
     keras.utils.set_random_seed(FLAGS.seed)
-    method_data = data.load(
-        spec,
-        FLAGS.data,
-        FLAGS.eval_data,
-        settings["batch_size"],
-        settings["patch_size"],
-        FLAGS.seed,
-    )
+    try:
+        method_data = data.load(
+            spec,
+            FLAGS.data,
+            FLAGS.eval_data,
+            settings["batch_size"],
+            settings["patch_size"],
+            FLAGS.seed,
+            strategy,
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
     model_dir = Path(FLAGS.model_dir or Path("runs") / spec.name)
-    model_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = strategies.output_dir(model_dir, strategy)
+    out_dir.mkdir(parents=True, exist_ok=True)
     run_config = {
         "method": spec.name,
         "data": method_data.train_pattern,
         "eval_data": method_data.eval_pattern,
         "seed": FLAGS.seed,
         "loss": FLAGS.loss,
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "init_from": FLAGS.init_from,
+        "freeze": FLAGS.freeze,
+        "mixed_precision": FLAGS.mixed_precision,
         **settings,
     }
-    (model_dir / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
+    (out_dir / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
     logging.info("Run configuration: %s", run_config)
 
-    model = hdr_keras.build_model(spec.name, **_model_kwargs(spec))
-    train_model = spec.loss_model(model)
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        settings["learning_rate"],
-        decay_steps=settings["steps_per_epoch"],
-        decay_rate=config.decay_per_epoch,
-        staircase=True,
-    )
-    loss = config.loss() if FLAGS.loss is None else type(config.loss())(FLAGS.loss)
-    train_model.compile(
-        optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
-    )
+    with strategy.scope():
+        model = _build(spec, hdr_keras, keras)
+        train_model = spec.loss_model(model)
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            settings["learning_rate"],
+            decay_steps=settings["steps_per_epoch"],
+            decay_rate=config.decay_per_epoch,
+            staircase=True,
+        )
+        loss = config.loss() if FLAGS.loss is None else type(config.loss())(FLAGS.loss)
+        train_model.compile(
+            optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
+        )
+        manager = checkpoints.manager_for(train_model, out_dir / "checkpoints")
+        step = checkpoints.restore_latest(manager)
 
     preview_inputs, preview_display, preview_hdr = _first_two(method_data.evaluation)
-    epochs = math.ceil(settings["steps"] / settings["steps_per_epoch"])
+    fit_callbacks = [
+        checkpoints.PeriodicCheckpoint(
+            manager, FLAGS.checkpoint_every or settings["steps_per_epoch"]
+        ),
+        callbacks.LearningRateLogger(),
+        callbacks.PreviewImages(
+            model,
+            preview_inputs,
+            preview_display,
+            preview_hdr,
+            out_dir / "previews",
+            out_dir / "logs",
+            callbacks.PREVIEW_PEAK[spec.input_kind],
+        ),
+        keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq="epoch"),
+    ]
     logging.info(
-        "Training %s for %d steps (%d epochs)", spec.name, settings["steps"], epochs
+        "Training %s for %d steps (from step %d) on %d replica(s)",
+        spec.name,
+        settings["steps"],
+        step,
+        strategy.num_replicas_in_sync,
     )
     try:
-        train_model.fit(
-            method_data.train,
-            epochs=epochs,
-            steps_per_epoch=settings["steps_per_epoch"],
-            callbacks=[
-                callbacks.LearningRateLogger(),
-                callbacks.PreviewImages(
-                    model,
-                    preview_inputs,
-                    preview_display,
-                    preview_hdr,
-                    model_dir / "previews",
-                    model_dir / "logs",
-                    callbacks.PREVIEW_PEAK[spec.input_kind],
-                ),
-                keras.callbacks.TensorBoard(
-                    str(model_dir / "logs"), update_freq="epoch"
-                ),
-            ],
-            verbose=1,
-            shuffle=False,  # tf.data shuffles
-        )
+        for epoch, epochs, count in _fit_segments(
+            step, settings["steps"], settings["steps_per_epoch"]
+        ):
+            train_model.fit(
+                method_data.train(step),
+                initial_epoch=epoch,
+                epochs=epoch + epochs,
+                steps_per_epoch=count,
+                callbacks=fit_callbacks,
+                verbose=1,
+                shuffle=False,  # tf.data shuffles
+            )
+            step += epochs * count
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
         for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):
             raise problem from None
         raise
 
-    final_path = model_dir / "final.keras"
+    final_path = out_dir / "final.keras"
     model.save(final_path)
     print(f"saved {final_path}")
 
     predictors = {spec.name: lambda inputs: model(inputs, training=False)}
     predictors.update(evaluate.baselines(spec.input_kind))
     results = evaluate.evaluate(predictors, method_data.evaluation, spec.input_kind)
-    evaluate.write_json(results, model_dir / "eval.json")
+    evaluate.write_json(results, out_dir / "eval.json")
     print(
         f"evaluation on {len(method_data.evaluation)} held-out examples "
         f"({method_data.eval_pattern}):"
     )
     print(evaluate.format_table(results))
 
-    if FLAGS.export:
-        path = export_model(model, model_dir / "export", spec.input_kind)
+    if FLAGS.export and strategies.is_chief(strategy):
+        path = export_model(model, out_dir / "export", spec.input_kind)
         print(f"exported SavedModel to {path}")
     return results
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,39 +10,12 @@ import pytest
 import tensorflow as tf
 
 import hdr_keras  # noqa: F401  (custom objects for load_model)
-from tfrecords.shards import write_sharded
-from tfrecords.sources.synthetic import synthetic_hdr_records
-from tfrecords.sources.synthetic_stack import synthetic_stack_records
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _train(*flags, cache=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    if cache is not None:
-        env["HDR_KERAS_CACHE"] = str(cache)
-    return subprocess.run(
-        [sys.executable, "-m", "training.main", *flags],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_sharded(synthetic_hdr_records(4, 48, 48), root, "train", 2)
-    write_sharded(synthetic_hdr_records(2, 40, 56, first_seed=100), root, "eval", 1)
-    return root
 
 
 @pytest.mark.slow
-def test_few_steps_end_to_end(tiny_data, tmp_path):
+def test_few_steps_end_to_end(tiny_data, tmp_path, run_training):
     model_dir = tmp_path / "run"
-    result = _train(
+    result = run_training(
         "--method=eilertsen",
         f"--data={tiny_data}/train-*.tfrecord",
         f"--eval_data={tiny_data}/eval-*.tfrecord",
@@ -84,19 +53,19 @@ def test_few_steps_end_to_end(tiny_data, tmp_path):
     assert float(tf.reduce_max(outputs["tonemapped"])) <= 1.0
 
 
-def test_unknown_method_lists_valid_names(tmp_path):
-    result = _train("--method=hdrcnn", f"--model_dir={tmp_path}")
+def test_unknown_method_lists_valid_names(tmp_path, run_training):
+    result = run_training("--method=hdrcnn", f"--model_dir={tmp_path}")
     assert result.returncode != 0
     assert "unknown method 'hdrcnn'" in result.stderr and "eilertsen" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_corrupt_shard_is_named(tiny_data, tmp_path):
+def test_corrupt_shard_is_named(tiny_data, tmp_path, run_training):
     data = tmp_path / "data"
     data.mkdir()
     shard = sorted(tiny_data.glob("train-*"))[0].read_bytes()
     (data / "train-00000-of-00001.tfrecord").write_bytes(shard[:-200])
-    result = _train(
+    result = run_training(
         "--method=eilertsen",
         f"--data={data}",
         f"--eval_data={tiny_data}/eval-*.tfrecord",
@@ -111,19 +80,11 @@ def test_corrupt_shard_is_named(tiny_data, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.fixture(scope="module")
-def tiny_stacks(tmp_path_factory):
-    root = tmp_path_factory.mktemp("stacks")
-    write_sharded(synthetic_stack_records(4, 40, 40), root, "train", 2)
-    write_sharded(synthetic_stack_records(2, 36, 52, first_seed=100), root, "eval", 1)
-    return root
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ahdrnet", "wu_resnet", "wu_unet"])
-def test_stack_method_end_to_end(method, tiny_stacks, tmp_path):
+def test_stack_method_end_to_end(method, tiny_stacks, tmp_path, run_training):
     model_dir = tmp_path / method
-    result = _train(
+    result = run_training(
         f"--method={method}",
         f"--data={tiny_stacks}/train-*.tfrecord",
         f"--eval_data={tiny_stacks}/eval-*.tfrecord",
