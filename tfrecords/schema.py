@@ -85,6 +85,28 @@ def encode_hdr_example(hdr: np.ndarray, name: str) -> bytes:
     return example.SerializeToString()
 
 
+def _header_checks(features: dict, kind: str, shard) -> list:
+    """Run-time checks of schema version and example kind, naming the shard."""
+    return [
+        tf.debugging.Assert(
+            tf.equal(features["schema_version"], SCHEMA_VERSION),
+            [
+                f"unsupported schema_version (this reader: {SCHEMA_VERSION}) in shard",
+                shard,
+            ],
+        ),
+        tf.debugging.Assert(
+            tf.equal(features["kind"], kind),
+            [
+                f'expected a "{kind}" example, got kind',
+                features["kind"],
+                "in shard",
+                shard,
+            ],
+        ),
+    ]
+
+
 def parse_hdr_example(serialized: tf.Tensor, shard: tf.Tensor | str = "") -> dict:
     """Parses one serialised "hdr" example -> {"hdr": [H, W, 3] float32, "name": str}.
 
@@ -97,22 +119,7 @@ def parse_hdr_example(serialized: tf.Tensor, shard: tf.Tensor | str = "") -> dic
     width = tf.cast(features["width"], tf.int32)
     values = tf.io.decode_raw(features["hdr"], tf.float32, little_endian=True)
     checks = [
-        tf.debugging.Assert(
-            tf.equal(features["schema_version"], SCHEMA_VERSION),
-            [
-                f"unsupported schema_version (this reader: {SCHEMA_VERSION}) in shard",
-                shard,
-            ],
-        ),
-        tf.debugging.Assert(
-            tf.equal(features["kind"], KIND_HDR),
-            [
-                f'expected an "{KIND_HDR}" example, got kind',
-                features["kind"],
-                "in shard",
-                shard,
-            ],
-        ),
+        *_header_checks(features, KIND_HDR, shard),
         tf.debugging.Assert(
             tf.equal(tf.size(values), height * width * 3),
             [
@@ -206,22 +213,7 @@ def parse_stack_example(serialized: tf.Tensor, shard: tf.Tensor | str = "") -> d
     hdr = tf.io.decode_raw(features["hdr"], tf.float32, little_endian=True)
     name = features["name"]
     checks = [
-        tf.debugging.Assert(
-            tf.equal(features["schema_version"], SCHEMA_VERSION),
-            [
-                f"unsupported schema_version (this reader: {SCHEMA_VERSION}) in shard",
-                shard,
-            ],
-        ),
-        tf.debugging.Assert(
-            tf.equal(features["kind"], KIND_STACK),
-            [
-                f'expected a "{KIND_STACK}" example, got kind',
-                features["kind"],
-                "in shard",
-                shard,
-            ],
-        ),
+        *_header_checks(features, KIND_STACK, shard),
         tf.debugging.Assert(
             tf.equal(tf.size(ldr), frames * height * width * 3),
             [
