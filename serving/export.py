@@ -23,9 +23,10 @@ from pathlib import Path
 import keras
 
 import hdr_keras  # noqa: F401  (registers the package's custom Keras objects)
+from hdr_keras.registry import SINGLE, STACK
 from serving.signatures import serving_functions
 
-INPUT_KINDS = ("single", "stack")
+INPUT_KINDS = (SINGLE, STACK)
 STACK_INPUTS = {"ldr", "exposure"}
 _VERSION_DIR = re.compile(r"[0-9]+")
 
@@ -53,7 +54,7 @@ def build_archive(model: keras.Model, input_kind: str) -> keras.export.ExportArc
     """An ExportArchive tracking `model` with the serving endpoints of `input_kind`."""
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
-    if input_kind == "stack":
+    if input_kind == STACK:
         _check_stack_inputs(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -148,14 +149,14 @@ def infer_input_kind(model: keras.Model) -> str:
     inputs = getattr(model, "_inputs_struct", None)
     if isinstance(inputs, dict):
         if set(inputs) == STACK_INPUTS:
-            return "stack"
+            return STACK
         raise ValueError(
             "cannot infer the input kind: a dict-input model must take exactly "
             f"'ldr' and 'exposure', got {sorted(inputs)}"
         )
     tensors = model.inputs if getattr(model, "inputs", None) else []
     if len(tensors) == 1 and len(tensors[0].shape) == 4:
-        return "single"
+        return SINGLE
     shapes = [tuple(tensor.shape) for tensor in tensors]
     raise ValueError(
         "cannot infer the input kind from the model inputs "

@@ -40,7 +40,9 @@ import numpy as np
 from serving import tiling
 from serving.errors import ServingError
 
+# hdr_keras.registry.SINGLE / STACK, repeated so that --help imports no TensorFlow.
 SINGLE, STACK = "single", "stack"
+
 OUTPUT_EXTENSIONS = (".exr", ".hdr")
 _TONEMAP_ROWS = 256
 

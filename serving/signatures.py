@@ -22,6 +22,7 @@ from typing import Callable
 import tensorflow as tf
 
 from hdr_keras.ops.tonemap import display_tonemap
+from hdr_keras.registry import SINGLE, STACK
 
 # LDR values are display-referred in [0, 1]; allow this much rounding slack.
 LDR_TOLERANCE = 1e-3
@@ -233,7 +234,7 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
     All return {"hdr": linear radiance [B,H,W,3], "tonemapped": see
     `hdr_keras.ops.tonemap.display_tonemap`}.
     """
-    if input_kind == "single":
+    if input_kind == SINGLE:
 
         def single(ldr):
             return _outputs(model(validate_single(ldr), training=False))
@@ -245,7 +246,7 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
             "serving_default": (single, [SINGLE_LDR_SPEC]),
             "serving_bytes": (single_bytes, [SINGLE_IMAGES_SPEC]),
         }
-    if input_kind == "stack":
+    if input_kind == STACK:
 
         def stack(ldr, exposure):
             ldr, exposure = validate_stack(ldr, exposure)
