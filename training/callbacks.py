@@ -49,12 +49,11 @@ class PreviewImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         prediction = self.inference_model(self.inputs, training=False)
-        peak = tf.reduce_max(self.hdr, axis=[1, 2, 3], keepdims=True)
         rows = tf.concat(
             [
                 self.display,
-                display_tonemap(prediction, peak),
-                display_tonemap(self.hdr, peak),
+                display_tonemap(prediction, self.peak),
+                display_tonemap(self.hdr, self.peak),
             ],
             axis=2,
         )
