@@ -3,9 +3,6 @@ stack readers (augmentation identical on every frame and the target), built-in s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -31,7 +28,6 @@ from tfrecords.sources.kalantari import (
 )
 from tfrecords.sources.synthetic_stack import synthetic_stack_records
 
-REPO = Path(__file__).resolve().parents[2]
 TIFF_NAMES = ("262A0898.tif", "262A0899.tif", "262A0900.tif")
 
 
@@ -40,18 +36,6 @@ def stack_shards(tmp_path_factory):
     out = tmp_path_factory.mktemp("stacks")
     write_sharded(synthetic_stack_records(3, 40, 48), out, "train", 2, total=3)
     return out
-
-
-def _run_make(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(
-        [sys.executable, "-m", "tfrecords.make", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 # ----------------------------------------------------------------------- schema
@@ -125,8 +109,8 @@ def kalantari_root(tmp_path):
 
 
 @pytest.mark.slow
-def test_make_converts_kalantari_layout(kalantari_root, tmp_path):
-    result = _run_make(
+def test_make_converts_kalantari_layout(kalantari_root, tmp_path, run_make):
+    result = run_make(
         "--source=kalantari",
         f"--input={kalantari_root}",
         f"--out={tmp_path / 'k'}",
@@ -149,7 +133,7 @@ def test_make_converts_kalantari_layout(kalantari_root, tmp_path):
 
     broken = tmp_path / "broken"
     _write_scene(broken / "Training" / "002", seed=3, tiffs=TIFF_NAMES[:2])
-    result = _run_make(
+    result = run_make(
         "--source=kalantari", f"--input={broken}", f"--out={tmp_path / 'x'}"
     )
     assert result.returncode == 1
@@ -318,8 +302,8 @@ def test_training_rejects_stacks_smaller_than_the_patch(stack_shards):
 
 # ------------------------------------------------------------ make and built-in
 @pytest.mark.slow
-def test_make_synthetic_stack(tmp_path):
-    result = _run_make(
+def test_make_synthetic_stack(tmp_path, run_make):
+    result = run_make(
         "--source=synthetic_stack",
         "--num_scenes=2",
         "--size=32",

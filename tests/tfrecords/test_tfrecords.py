@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +20,6 @@ from tfrecords.shards import (
     write_sharded,
 )
 from tfrecords.sources.synthetic import synthetic_hdr_records
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -132,21 +127,9 @@ def test_eval_dataset_is_deterministic_full_size(synthetic_shards):
         np.testing.assert_array_equal(h1, h2)
 
 
-def _run_make(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(
-        [sys.executable, "-m", "tfrecords.make", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.slow
-def test_make_cli_synthetic_and_hdr_folder(tmp_path):
-    result = _run_make(
+def test_make_cli_synthetic_and_hdr_folder(tmp_path, run_make):
+    result = run_make(
         "--source=synthetic",
         "--num_scenes=3",
         "--size=32",
@@ -168,7 +151,7 @@ def test_make_cli_synthetic_and_hdr_folder(tmp_path):
     }
     for name, image in images.items():
         write_image(folder / name, image)
-    result = _run_make(
+    result = run_make(
         "--source=hdr_folder",
         f"--input={folder}",
         f"--out={tmp_path / 'h'}",
@@ -186,7 +169,7 @@ def test_make_cli_synthetic_and_hdr_folder(tmp_path):
     error = np.abs(read["a.hdr"] - images["a.hdr"])
     assert np.all(error <= 0.01 * images["a.hdr"].max(-1, keepdims=True))
 
-    result = _run_make(
+    result = run_make(
         "--source=hdr_folder",
         f"--input={tmp_path / 'missing'}",
         f"--out={tmp_path / 'x'}",
