@@ -75,3 +75,50 @@ def random_crop_flip_stack(
     patch_frames.set_shape([frames.shape[0], size, size, channels])
     patch_target.set_shape([size, size, channels])
     return patch_frames, patch_target
+
+
+# ------------------------------------------- Kalantari: 8 geometric x 6 colour orders
+# The 6 orders of the RGB channels; Kalantari & Ramamoorthi 2017 augment every
+# training patch with one of them and one of the 8 dihedral transforms (48 in all).
+CHANNEL_PERMUTATIONS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+NUM_GEOMETRIC = 8
+NUM_STACK_TRANSFORMS = NUM_GEOMETRIC * len(CHANNEL_PERMUTATIONS)
+
+
+def dihedral_transform(image: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """Dihedral transform `index` in [0, 8) of [H, W, C]: a left-right flip when
+    index >= 4, then index % 4 quarter turns (counter-clockwise)."""
+    index = tf.convert_to_tensor(index, tf.int32)
+    flipped = tf.cond(
+        index >= 4, lambda: tf.image.flip_left_right(image), lambda: image
+    )
+    return tf.image.rot90(flipped, index % 4)
+
+
+def permute_channels(image: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """RGB order `index` in [0, 6) of `CHANNEL_PERMUTATIONS` on [..., 3]."""
+    orders = tf.constant(CHANNEL_PERMUTATIONS, tf.int32)
+    return tf.gather(image, orders[index], axis=-1)
+
+
+def transform_stack(
+    frames: tf.Tensor, target: tf.Tensor, index: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Transform `index` in [0, 48) of a stack [N, H, W, 3] and its target [H, W, 3]:
+    dihedral transform index % 8 and channel order index // 8, the same on every
+    frame and on the target."""
+    index = tf.convert_to_tensor(index, tf.int32)
+    frames = permute_channels(frames, index // NUM_GEOMETRIC)
+    target = permute_channels(target, index // NUM_GEOMETRIC)
+    channels = target.shape[-1] or 3
+    both = tf.concat([fold_frames(frames), target], axis=-1)
+    both = dihedral_transform(both, index % NUM_GEOMETRIC)
+    return unfold_frames(both[..., :-channels], channels), both[..., -channels:]
+
+
+def random_transform_stack(
+    frames: tf.Tensor, target: tf.Tensor, seed: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """One of the 48 `transform_stack` transforms, drawn uniformly (stateless)."""
+    index = tf.random.stateless_uniform([], seed, 0, NUM_STACK_TRANSFORMS, tf.int32)
+    return transform_stack(frames, target, index)
