@@ -14,6 +14,14 @@ k1 = 0.01, k2 = 0.03, 'valid' filtering: images must be at least 11x11.
 
 The Keras metrics (`PSNRMu`, `PSNRL`, `SSIMMu`, `SSIML`) average the per-image values
 over every image seen (each image weighs the same, whatever the batch sizes).
+
+PU21 metrics (`pu21_psnr`, `pu21_ssim`, Keras `PU21PSNR`, `PU21SSIM`) take a different
+range: ABSOLUTE linear RGB in cd/m^2 (see `hdr_keras.pu21.absolute_scale`), encoded
+with PU21 (`hdr_keras.pu21`) and compared with peak PU21_PEAK_VALUE = 256, as the
+authors' `pu21_metric`: PSNR on the three colour channels, SSIM on luminance.
+
+`align_exposure` removes the scale ambiguity of single-image predictions before any
+of these metrics (a per-image factor fitted on the well-exposed pixels).
 """
 
 from __future__ import annotations
@@ -23,14 +31,20 @@ import tensorflow as tf
 from keras import ops
 
 from hdr_keras.constants import (
+    EXPOSURE_ALIGN_EPS,
+    EXPOSURE_ALIGN_SATURATION,
     MU,
     PSNR_CAP_DB,
+    PU21_DEFAULT_VARIANT,
+    PU21_PEAK_VALUE,
     SSIM_FILTER_SIGMA,
     SSIM_FILTER_SIZE,
     SSIM_K1,
     SSIM_K2,
 )
+from hdr_keras.ops.color import luminance
 from hdr_keras.ops.tonemap import mu_law
+from hdr_keras.pu21 import pu21_encode
 
 
 def _pair(a, b):
@@ -107,6 +121,105 @@ def ssim_mu(y_true, y_pred, mu=MU):
     """mu-law SSIM (SSIM-mu): both linear images clipped to [0, 1], tonemapped with
     `mu_law(., mu)`, compared with SSIM at peak 1."""
     return ssim(*_mu_tonemap(y_true, y_pred, mu), max_val=1.0)
+
+
+def pu21_psnr(y_true, y_pred, variant: str = PU21_DEFAULT_VARIANT):
+    """PU21-PSNR in dB of ABSOLUTE linear RGB (cd/m^2): both images PU21-encoded
+    (`hdr_keras.pu21.pu21_encode`, clamped to 0.005..10000 cd/m^2), PSNR over the
+    three channels with peak PU21_PEAK_VALUE = 256. Capped at PSNR_CAP_DB."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return psnr(
+        pu21_encode(y_true, variant), pu21_encode(y_pred, variant), PU21_PEAK_VALUE
+    )
+
+
+def pu21_ssim(y_true, y_pred, variant: str = PU21_DEFAULT_VARIANT):
+    """PU21-SSIM of ABSOLUTE linear RGB (cd/m^2): SSIM (as `ssim`, peak 256) of the
+    PU21-encoded luminance (`hdr_keras.ops.color.luminance`), as the authors'
+    `pu21_metric(..., 'SSIM')`. H, W >= 11."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return ssim(
+        pu21_encode(luminance(y_true), variant),
+        pu21_encode(luminance(y_pred), variant),
+        max_val=PU21_PEAK_VALUE,
+    )
+
+
+ALIGN_MODES = ("log", "linear", "none")
+
+
+def align_exposure(
+    reference,
+    prediction,
+    ldr=None,
+    mode: str = "log",
+    saturation: float = EXPOSURE_ALIGN_SATURATION,
+):
+    """Scales each prediction to the exposure of its reference (scale ambiguity).
+
+    A single LDR image fixes the scene's radiance only up to a factor (the exposure),
+    so single-image HDR predictions are calibrated to the reference before scoring
+    with one factor s per image, fitted on the luminance Y (`ops.color.luminance`)
+    of the pixels that are valid in both images (Y above EXPOSURE_ALIGN_EPS times
+    the reference's peak) and, when `ldr` is given, well exposed in the input (its
+    largest channel below `saturation`): where the input is clipped the prediction
+    is a guess that should be scored, not fitted.
+
+    Modes:
+        "log" (default): least squares of log luminance, log s = mean(log Y_ref -
+            log Y_pred) (the geometric means agree); insensitive to the few very
+            bright pixels that dominate linear fits.
+        "linear": least squares of linear luminance, s = <Y_ref, Y_pred> /
+            <Y_pred, Y_pred>.
+        "none": s = 1.
+    With no well-exposed valid pixel the fit uses every valid pixel; with no valid
+    pixel at all s = 1.
+
+    Args:
+        reference, prediction: linear HDR [B, H, W, 3] or [H, W, 3], same shape.
+        ldr: the input image(s) [B, H, W, 3] / [H, W, 3] in [0, 1], or None.
+        mode: one of ALIGN_MODES.
+        saturation: LDR value from which a pixel counts as saturated.
+
+    Returns:
+        (aligned prediction, scale): scale is [B] (a scalar for one image).
+    """
+    if mode not in ALIGN_MODES:
+        raise ValueError(
+            f"exposure alignment mode must be one of {ALIGN_MODES}, got {mode!r}"
+        )
+    reference, prediction = _pair(reference, prediction)
+    if tuple(reference.shape) != tuple(prediction.shape):
+        raise ValueError(
+            f"align_exposure: reference {tuple(reference.shape)} and prediction "
+            f"{tuple(prediction.shape)} differ in shape"
+        )
+    axes = (-3, -2, -1)
+    if mode == "none":
+        scale = ops.ones_like(ops.sum(reference, axis=axes))
+        return prediction, scale
+    y_ref, y_pred = luminance(reference), luminance(prediction)
+    floor = EXPOSURE_ALIGN_EPS * ops.max(y_ref, axis=axes, keepdims=True)
+    valid = ops.cast(ops.logical_and(y_ref > floor, y_pred > floor), "float32")
+    fit = valid
+    if ldr is not None:
+        ldr = ops.convert_to_tensor(ldr, dtype="float32")
+        exposed = ops.cast(ops.max(ldr, axis=-1, keepdims=True) < saturation, "float32")
+        fit = valid * exposed
+        has_exposed = ops.sum(fit, axis=axes, keepdims=True) > 0
+        fit = ops.where(has_exposed, fit, valid)
+    count = ops.sum(fit, axis=axes)
+    safe_ref, safe_pred = ops.maximum(y_ref, floor), ops.maximum(y_pred, floor)
+    if mode == "log":
+        log_ratio = ops.sum(fit * (ops.log(safe_ref) - ops.log(safe_pred)), axis=axes)
+        scale = ops.exp(log_ratio / ops.maximum(count, 1.0))
+    else:
+        numerator = ops.sum(fit * y_ref * y_pred, axis=axes)
+        denominator = ops.sum(fit * y_pred * y_pred, axis=axes)
+        scale = numerator / ops.where(denominator > 0, denominator, 1.0)
+    scale = ops.where(count > 0, scale, 1.0)
+    broadcast = ops.reshape(scale, tuple(scale.shape) + (1, 1, 1))
+    return prediction * broadcast, scale
 
 
 class _HDRMetric(keras.metrics.MeanMetricWrapper):
@@ -200,3 +313,36 @@ class SSIML(_HDRMetric):
 
     def __init__(self, max_val=1.0, name="ssim_l", dtype=None):
         super().__init__(max_val, name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="hdr_keras")
+class PU21PSNR(_HDRMetric):
+    """Mean PU21-PSNR in dB (`pu21_psnr`) of ABSOLUTE linear RGB in cd/m^2.
+
+    Args:
+        variant: PU21 variant (default "banding_glare"; see `hdr_keras.pu21`).
+        name, dtype: as for any Keras metric.
+    """
+
+    _fn_default = staticmethod(pu21_psnr)
+    _arg_name = "variant"
+
+    def __init__(self, variant=PU21_DEFAULT_VARIANT, name="pu21_psnr", dtype=None):
+        super().__init__(variant, name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="hdr_keras")
+class PU21SSIM(_HDRMetric):
+    """Mean PU21-SSIM (`pu21_ssim`, on luminance) of ABSOLUTE linear RGB in cd/m^2;
+    H, W >= 11.
+
+    Args:
+        variant: PU21 variant (default "banding_glare"; see `hdr_keras.pu21`).
+        name, dtype: as for any Keras metric.
+    """
+
+    _fn_default = staticmethod(pu21_ssim)
+    _arg_name = "variant"
+
+    def __init__(self, variant=PU21_DEFAULT_VARIANT, name="pu21_ssim", dtype=None):
+        super().__init__(variant, name=name, dtype=dtype)

@@ -1,12 +1,28 @@
-"""Evaluation of a trained model against baselines on held-out data.
+"""Evaluation of HDR predictions: metrics, baselines and the `training.evaluate` CLI.
 
-Metrics: PSNR-mu, PSNR-L and SSIM-mu (`hdr_keras.metrics`), on linear HDR whose
-reference lies in [0, 1]:
+    python -m training.evaluate --model=runs/eilertsen/final.keras \
+        --data=shared/data/marcelsan_sihdr_crops/crops --csv=scores.csv --json=scores.json
+    python -m training.evaluate --model=runs/ahdrnet --data=/data/SIGGRAPH17/Test \
+        --crop_border=50 --baselines
+    python -m training.evaluate --method=NAME --data='/data/tfr/eval-*.tfrecord'
+
+Metrics (`hdr_keras.metrics`): PSNR-mu, PSNR-L, SSIM-mu, SSIM-L on linear HDR whose
+reference lies in [0, 1], and PU21-PSNR, PU21-SSIM on absolute luminance:
 - stack methods: targets are already in [0, 1] (Kalantari's convention: radiance in
   the units of the shortest exposure); predictions are scored as they are;
-- single-image methods: the target's scale is set by the virtual camera (the LDR
-  saturates at 1, highlights go far above), so prediction and reference are both
-  divided by the reference's maximum before scoring.
+- single-image methods: the target's scale is set by the camera (the LDR saturates
+  at 1, highlights go far above), so prediction and reference are both divided by
+  the reference's maximum before scoring;
+- PU21 (`hdr_keras.pu21`): both images are multiplied by one factor that maps the
+  reference's maximum to `peak_luminance` cd/m^2 (default 4000, an HDR display),
+  then PU21-encoded.
+Before scoring, `ScoreSettings.align_exposure` can rescale each prediction to the
+reference (`hdr_keras.metrics.align_exposure`: single-image predictions are only
+defined up to the exposure; the CLI does it by default for single-image models), and
+`crop_border` drops that many pixels on every side (Kalantari et al. crop 50).
+
+`evaluate()` with default settings scores PSNR-mu, PSNR-L and SSIM-mu without
+alignment or crop (training.main's held-out evaluation).
 
 Baselines, on exactly the same inputs:
 - single: "inverse camera curve only", f^-1(D) = D ** 2 (HDRCNN's linearisation,
@@ -17,34 +33,165 @@ Baselines, on exactly the same inputs:
 
 from __future__ import annotations
 
+import argparse
+import csv
+import dataclasses
+import itertools
 import json
+import re
+import sys
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-import tensorflow as tf
 
 from hdr_keras import metrics
+from hdr_keras.constants import (
+    PSNR_CAP_DB,
+    PU21_DEFAULT_VARIANT,
+    PU21_PEAK_LUMINANCE,
+    SSIM_FILTER_SIZE,
+)
 from hdr_keras.ops.highlight import linearize_hdrcnn
 from hdr_keras.ops.merge import reference_linearized, triangle_merge
 from hdr_keras.ops.stack import default_reference
+from hdr_keras.pu21 import VARIANTS as PU21_VARIANTS
 from hdr_keras.registry import SINGLE
 
-METRICS: dict[str, Callable] = {
+# Metrics of linear HDR normalised so that the reference lies in [0, 1].
+RELATIVE_METRICS: dict[str, Callable] = {
     "psnr_mu": metrics.psnr_mu,
     "psnr_l": metrics.psnr_l,
     "ssim_mu": metrics.ssim_mu,
+    "ssim_l": metrics.ssim_l,
 }
+# Metrics of absolute linear RGB in cd/m^2 (PU21 variant as keyword).
+ABSOLUTE_METRICS: dict[str, Callable] = {
+    "pu21_psnr": metrics.pu21_psnr,
+    "pu21_ssim": metrics.pu21_ssim,
+}
+ALL_METRICS = tuple(RELATIVE_METRICS) + tuple(ABSOLUTE_METRICS)
+# The default set (training.main's held-out evaluation).
+METRICS: dict[str, Callable] = {
+    name: RELATIVE_METRICS[name] for name in ("psnr_mu", "psnr_l", "ssim_mu")
+}
+_SSIM_METRICS = ("ssim_mu", "ssim_l", "pu21_ssim")
 
 
-def score(reference, prediction, normalize: bool) -> dict[str, float]:
-    """Metrics of one [1, H, W, 3] prediction (optionally after dividing by ref max)."""
-    if normalize:
-        peak = tf.reduce_max(reference)
-        reference, prediction = reference / peak, prediction / peak
-    return {
-        name: float(np.mean(fn(reference, prediction))) for name, fn in METRICS.items()
-    }
+@dataclasses.dataclass(frozen=True)
+class ScoreSettings:
+    """How predictions are scored (see the module docstring).
+
+    Attributes:
+        metrics: names from ALL_METRICS, in table order.
+        crop_border: pixels dropped on every side before the metrics (>= 0).
+        align_exposure: `hdr_keras.metrics.ALIGN_MODES`: "none", "log" or "linear".
+        peak_luminance: cd/m^2 given to the reference's maximum for PU21 (> 0).
+        pu21_variant: PU21 variant (`hdr_keras.pu21.VARIANTS`).
+    """
+
+    metrics: tuple[str, ...] = tuple(METRICS)
+    crop_border: int = 0
+    align_exposure: str = "none"
+    peak_luminance: float = PU21_PEAK_LUMINANCE
+    pu21_variant: str = PU21_DEFAULT_VARIANT
+
+    def __post_init__(self):
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        unknown = [name for name in self.metrics if name not in ALL_METRICS]
+        if unknown or not self.metrics:
+            raise ValueError(
+                f"--metrics: unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+                f"valid metrics: {', '.join(ALL_METRICS)}"
+            )
+        if self.crop_border < 0:
+            raise ValueError(f"--crop_border must be >= 0, got {self.crop_border}")
+        if self.align_exposure not in metrics.ALIGN_MODES:
+            raise ValueError(
+                f"--align_exposure must be one of {metrics.ALIGN_MODES}, "
+                f"got {self.align_exposure!r}"
+            )
+        if not self.peak_luminance > 0:
+            raise ValueError(
+                f"--peak_luminance must be > 0 cd/m^2, got {self.peak_luminance}"
+            )
+        if self.pu21_variant not in PU21_VARIANTS:
+            raise ValueError(
+                f"--pu21_variant must be one of {PU21_VARIANTS}, "
+                f"got {self.pu21_variant!r}"
+            )
+
+
+def crop_border(image: np.ndarray, border: int) -> np.ndarray:
+    """[B, H, W, C] without `border` pixels on every side."""
+    if border == 0:
+        return image
+    return image[:, border:-border, border:-border]
+
+
+def _check_scored_size(shape: Sequence[int], settings: ScoreSettings) -> None:
+    height = shape[1] - 2 * settings.crop_border
+    width = shape[2] - 2 * settings.crop_border
+    needed = (
+        SSIM_FILTER_SIZE if any(m in _SSIM_METRICS for m in settings.metrics) else 1
+    )
+    if min(height, width) < needed:
+        raise ValueError(
+            f"--crop_border={settings.crop_border} leaves {max(height, 0)}x"
+            f"{max(width, 0)} pixels of a {shape[1]}x{shape[2]} image; the metrics "
+            f"need at least {needed}x{needed}"
+        )
+
+
+def score(
+    reference,
+    prediction,
+    normalize: bool,
+    settings: ScoreSettings | None = None,
+    ldr=None,
+) -> dict[str, float]:
+    """Metrics of one [1, H, W, 3] prediction against its reference.
+
+    Args:
+        reference, prediction: linear HDR [1, H, W, 3].
+        normalize: divide both by the reference's maximum for the relative metrics
+            (single-image methods).
+        settings: metrics, crop, exposure alignment, PU21 mapping (default:
+            ScoreSettings(), i.e. PSNR-mu, PSNR-L, SSIM-mu as they are).
+        ldr: the LDR input [1, H, W, 3] (the reference frame for stacks), used by
+            the exposure alignment to leave saturated pixels out of the fit.
+    """
+    settings = settings or ScoreSettings()
+    reference = np.asarray(reference, dtype=np.float32)
+    prediction = np.asarray(prediction, dtype=np.float32)
+    if reference.shape != prediction.shape:
+        raise ValueError(
+            f"prediction shape {prediction.shape} differs from the reference's "
+            f"{reference.shape}"
+        )
+    _check_scored_size(reference.shape, settings)
+    if settings.align_exposure != "none":
+        aligned, _ = metrics.align_exposure(
+            reference, prediction, ldr, settings.align_exposure
+        )
+        prediction = np.asarray(aligned)
+    peak = float(np.max(reference))
+    if not peak > 0:
+        raise ValueError(f"the reference is black (max {peak}); it cannot be scored")
+    reference = crop_border(reference, settings.crop_border)
+    prediction = crop_border(prediction, settings.crop_border)
+    scores = {}
+    for name in settings.metrics:
+        if name in ABSOLUTE_METRICS:
+            factor = settings.peak_luminance / peak
+            value = ABSOLUTE_METRICS[name](
+                reference * factor, prediction * factor, settings.pu21_variant
+            )
+        else:
+            divisor = peak if normalize else 1.0
+            value = RELATIVE_METRICS[name](reference / divisor, prediction / divisor)
+        scores[name] = float(np.mean(value))
+    return scores
 
 
 def baselines(input_kind: str) -> dict[str, Callable]:
@@ -67,40 +214,84 @@ def baselines(input_kind: str) -> dict[str, Callable]:
     }
 
 
+def _input_ldr(inputs, input_kind: str):
+    """The LDR image the prediction is aligned to: the input, or the reference frame."""
+    if input_kind == SINGLE:
+        return inputs
+    ldr = inputs["ldr"]
+    return ldr[:, default_reference(ldr.shape[1])]
+
+
+def _image_name(name, seen: dict) -> str:
+    if hasattr(name, "numpy"):
+        name = name.numpy()
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    if name in seen:  # two examples with one name: keep both rows
+        name = f"{name}#{len(seen)}"
+    return name
+
+
 def evaluate(
     predictors: dict[str, Callable],
     examples: Iterable,
     input_kind: str,
+    settings: ScoreSettings | None = None,
+    progress: bool = False,
+    total: int | None = None,
 ) -> dict[str, dict]:
     """Scores each predictor (inputs -> linear hdr) on every (inputs, hdr, name).
 
+    Args:
+        predictors: name -> callable(inputs) returning linear HDR [1, H, W, 3].
+        examples: (inputs, hdr [1, H, W, 3], name) triples.
+        input_kind: SINGLE (scores normalised by the reference's maximum) or STACK.
+        settings: ScoreSettings (default: PSNR-mu, PSNR-L, SSIM-mu as they are).
+        progress: show a tqdm progress bar (`total` examples, if known).
+
     Returns {predictor: {"mean": {metric: value}, "per_image": {name: {metric: value}}}}.
     """
+    settings = settings or ScoreSettings()
     per_image: dict[str, dict[str, dict[str, float]]] = {
         name: {} for name in predictors
     }
+    if progress:
+        from tqdm import tqdm
+
+        examples = tqdm(examples, total=total, unit="image", desc="evaluating")
+    seen: dict[str, None] = {}
     for inputs, hdr, image_name in examples:
-        image_name = (
-            image_name.numpy().decode() if hasattr(image_name, "numpy") else image_name
-        )
+        image_name = _image_name(image_name, seen)
+        seen[image_name] = None
+        ldr = _input_ldr(inputs, input_kind)
         for name, predict in predictors.items():
-            per_image[name][image_name] = score(
-                hdr, predict(inputs), input_kind == SINGLE
-            )
+            prediction = np.asarray(predict(inputs), dtype=np.float32)
+            if not np.all(np.isfinite(prediction)):
+                raise ValueError(
+                    f"{name}: the prediction for {image_name} has NaN/Inf values"
+                )
+            try:
+                per_image[name][image_name] = score(
+                    hdr, prediction, input_kind == SINGLE, settings, ldr
+                )
+            except ValueError as error:
+                raise ValueError(f"{image_name}: {error}") from None
     results = {}
     for name, images in per_image.items():
         if not images:
             raise ValueError("evaluation data is empty")
-        mean = {m: float(np.mean([v[m] for v in images.values()])) for m in METRICS}
+        mean = {
+            m: float(np.mean([v[m] for v in images.values()])) for m in settings.metrics
+        }
         results[name] = {"mean": mean, "per_image": images}
     return results
 
 
 def format_table(results: dict[str, dict]) -> str:
     """A plain-text table of mean metrics, one row per predictor."""
-    header = f"{'':<28}" + "".join(f"{m:>10}" for m in METRICS)
+    names = list(next(iter(results.values()))["mean"])
+    header = f"{'':<28}" + "".join(f"{m:>11}" for m in names)
     rows = [
-        f"{name:<28}" + "".join(f"{res['mean'][m]:>10.3f}" for m in METRICS)
+        f"{name:<28}" + "".join(f"{res['mean'][m]:>11.4f}" for m in names)
         for name, res in results.items()
     ]
     return "\n".join([header, *rows])
@@ -109,3 +300,209 @@ def format_table(results: dict[str, dict]) -> str:
 def write_json(results: dict, path: str | Path) -> None:
     """Writes results as indented JSON."""
     Path(path).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(results: dict[str, dict], path: str | Path) -> None:
+    """One row per (image, predictor): image, predictor, then each metric."""
+    names = list(next(iter(results.values()))["mean"])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["image", "predictor", *names])
+        for predictor, result in results.items():
+            for image, values in result["per_image"].items():
+                writer.writerow(
+                    [image, predictor, *(f"{values[m]:.6f}" for m in names)]
+                )
+
+
+# ---------------------------------------------------------------------------- CLI
+class UserError(Exception):
+    """A problem with the flags or the data, reported without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate",
+        description="Scores an HDR model or a training-free method on TFRecords, "
+        "Kalantari scene folders or LDR/HDR pair folders.",
+    )
+    add = parser.add_argument
+    add("--model", default=None, help=".keras file, training model_dir, SavedModel")
+    add(
+        "--method",
+        default=None,
+        help="registered method (training-free without --model)",
+    )
+    add("--data", required=True, help="TFRecord glob/folder, Kalantari or pairs folder")
+    add("--data_format", default="auto", help="auto, tfrecord, kalantari or pairs")
+    add("--metrics", default=",".join(ALL_METRICS), help="comma-separated metrics")
+    add(
+        "--crop_border",
+        type=int,
+        default=0,
+        help="pixels cropped per side (Kalantari: 50)",
+    )
+    add(
+        "--align_exposure",
+        default="auto",
+        help="log, linear or none; auto: log for single-image models, none for stacks",
+    )
+    add(
+        "--peak_luminance",
+        type=float,
+        default=PU21_PEAK_LUMINANCE,
+        help="cd/m^2 of the reference's maximum for PU21",
+    )
+    add("--pu21_variant", default=PU21_DEFAULT_VARIANT, help=", ".join(PU21_VARIANTS))
+    add(
+        "--baselines",
+        action="store_true",
+        help="also score the training-free baselines",
+    )
+    add("--csv", default=None, help="per-image scores as CSV")
+    add("--json", default=None, help="settings, per-image and mean scores as JSON")
+    add("--max_images", type=int, default=0, help="score only the first N (0: all)")
+    add(
+        "--seed",
+        type=int,
+        default=1234,
+        help="virtual camera seed (single-image TFRecords)",
+    )
+    add("--progress", action=argparse.BooleanOptionalAction, default=True)
+    return parser
+
+
+def _model_path(model: str) -> str:
+    """A training model_dir means its final.keras; missing paths name --model."""
+    path = Path(model)
+    if not path.exists():
+        raise UserError(f"--model: no such file or folder: {model}")
+    if path.is_dir() and (path / "final.keras").is_file():
+        return str(path / "final.keras")
+    return model
+
+
+def _model_name(path: Path) -> str:
+    """ "ahdrnet" for runs/ahdrnet, models/ahdrnet/3 or ahdrnet.keras."""
+    if path.is_dir():
+        return path.parent.name if path.name.isdigit() else path.name
+    return path.stem
+
+
+def load_predictor(model: str | None, method: str | None):
+    """(name, input kind, predict(inputs) -> hdr) of --model / --method."""
+    from serving.predict import load_backend
+
+    if not model and not method:
+        raise UserError("pass --model=PATH (a trained model) or --method=NAME")
+    name = method or (_model_name(Path(model)) if model else "")
+    if model:
+        model = _model_path(model)
+    try:
+        backend = load_backend(model=model, method=method)
+    except (ValueError, OSError) as error:
+        raise UserError(f"{'--model' if model else '--method'}: {error}") from None
+
+    def predict(inputs):
+        if backend.input_kind == SINGLE:
+            return backend.predict(np.asarray(inputs, dtype=np.float32), None)
+        return backend.predict(
+            np.asarray(inputs["ldr"], dtype=np.float32),
+            np.asarray(inputs["exposure"], dtype=np.float32),
+        )
+
+    return name, backend.input_kind, predict
+
+
+def _op_error_text(error) -> str:
+    """The readable part of a TF error, e.g. a failed tf.debugging.Assert's message."""
+    text = error.message
+    if "assertion failed:" in text:
+        text = text.split("assertion failed:", 1)[1].split("\n")[0]
+        text = " ".join(re.findall(r"\[([^\[\]]*)\]", text)).replace('\\"', '"')
+    return text
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Evaluates as the flags say; prints the table; returns the JSON document."""
+    import tensorflow as tf
+
+    from training.eval_data import load_eval_data
+
+    name, input_kind, predict = load_predictor(args.model, args.method)
+    align = args.align_exposure
+    if align == "auto":
+        align = "log" if input_kind == SINGLE else "none"
+    try:
+        settings = ScoreSettings(
+            metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
+            crop_border=args.crop_border,
+            align_exposure=align,
+            peak_luminance=args.peak_luminance,
+            pu21_variant=args.pu21_variant,
+        )
+        data = load_eval_data(args.data, input_kind, args.data_format, args.seed)
+    except (ValueError, FileNotFoundError) as error:
+        raise UserError(str(error)) from None
+    if args.max_images < 0:
+        raise UserError(f"--max_images must be >= 0, got {args.max_images}")
+    predictors = {name: predict}
+    if args.baselines:
+        predictors.update(baselines(input_kind))
+    examples = data.examples()
+    total = data.count
+    if args.max_images:
+        examples = itertools.islice(examples, args.max_images)
+        total = min(total, args.max_images)
+    print(f"evaluating {name} ({input_kind}) on {data.description}", flush=True)
+    try:
+        results = evaluate(
+            predictors, examples, input_kind, settings, args.progress, total
+        )
+    except tf.errors.OpError as error:
+        if isinstance(error, tf.errors.DataLossError):
+            from tfrecords.shards import find_corrupt_shard, list_shards
+
+            for problem in find_corrupt_shard(list_shards(args.data)):
+                raise problem from None
+        raise UserError(f"--data={args.data}: {_op_error_text(error)}") from None
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    document = {
+        "model": args.model,
+        "method": args.method,
+        "data": args.data,
+        "data_description": data.description,
+        "input_kind": input_kind,
+        "settings": dataclasses.asdict(settings),
+        "psnr_cap_db": PSNR_CAP_DB,
+        "results": results,
+    }
+    print(format_table(results))
+    if args.csv:
+        write_csv(results, args.csv)
+        print(f"wrote {args.csv}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        write_json(document, args.json)
+        print(f"wrote {args.json}")
+    return document
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from hdr_keras.io.errors import ImageIOError
+    from tfrecords.errors import CorruptShardError
+
+    try:
+        run(args)
+    except (UserError, CorruptShardError, ImageIOError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,18 +8,24 @@ import keras
 import numpy as np
 import pytest
 
-from hdr_keras.constants import MU, PSNR_CAP_DB
+from hdr_keras.constants import LUMINANCE_WEIGHTS, MU, PSNR_CAP_DB
 from hdr_keras.metrics import (
     PSNRL,
+    PU21PSNR,
+    PU21SSIM,
     SSIML,
     PSNRMu,
     SSIMMu,
+    align_exposure,
     psnr,
     psnr_l,
     psnr_mu,
+    pu21_psnr,
+    pu21_ssim,
     ssim_l,
     ssim_mu,
 )
+from hdr_keras.pu21 import pu21_encode
 
 
 def _images(shape=(3, 32, 32, 3), seed=0, scale=1.0):
@@ -180,3 +186,127 @@ def test_metrics_in_compiled_model():
     result = model.evaluate(x, x + 0.1, batch_size=2, verbose=0, return_dict=True)
     np.testing.assert_allclose(result["psnr_l"], 20.0, atol=1e-3)
     assert result["ssim_l"] < 1.0 and result["psnr_mu"] > 0.0
+
+
+# ------------------------------------------------------------------ PU21 metrics
+def _absolute(shape=(2, 24, 24, 3), seed=0):
+    """Absolute linear RGB in cd/m^2 spanning 0.01 to 4000 (log-uniform)."""
+    rng = np.random.default_rng(seed)
+    return (10.0 ** rng.uniform(-2.0, np.log10(4000.0), shape)).astype("float32")
+
+
+def _pu21_np(luminance):
+    return np.asarray(pu21_encode(luminance), dtype="float64")
+
+
+def test_pu21_psnr_of_identical_images_is_the_cap():
+    y = _absolute()
+    np.testing.assert_array_equal(np.asarray(pu21_psnr(y, y)), PSNR_CAP_DB)
+    np.testing.assert_allclose(np.asarray(pu21_ssim(y, y)), 1.0, atol=1e-6)
+
+
+def test_pu21_psnr_matches_numpy():
+    y_true, y_pred = _absolute(seed=1), _absolute(seed=2)
+    diff = _pu21_np(y_true) - _pu21_np(y_pred)
+    expected = 10 * np.log10(256.0**2 / np.mean(diff**2, axis=(1, 2, 3)))
+    np.testing.assert_allclose(
+        np.asarray(pu21_psnr(y_true, y_pred)), expected, rtol=1e-5
+    )
+    # below 0.005 cd/m^2 everything is black: darker errors do not count
+    dark = np.full((1, 16, 16, 3), 1e-3, "float32")
+    assert float(pu21_psnr(dark, dark * 0.5)[0]) == PSNR_CAP_DB
+
+
+def test_pu21_ssim_is_ssim_of_encoded_luminance():
+    y_true = _absolute((2, 32, 32, 3), seed=3)
+    y_pred = y_true * np.random.default_rng(4).uniform(0.7, 1.3, y_true.shape)
+    weights = np.asarray(LUMINANCE_WEIGHTS)
+    expected = [
+        _ssim_np(
+            _pu21_np(a @ weights)[..., None], _pu21_np(b @ weights)[..., None], 256.0
+        )
+        for a, b in zip(y_true, y_pred.astype("float32"))
+    ]
+    values = np.asarray(pu21_ssim(y_true, y_pred))
+    np.testing.assert_allclose(values, expected, atol=1e-4)
+    assert np.all(values < 0.999)
+
+
+def test_pu21_keras_metrics():
+    y_true, y_pred = _absolute(seed=5), _absolute(seed=6)
+    for cls, fn in ((PU21PSNR, pu21_psnr), (PU21SSIM, pu21_ssim)):
+        metric = cls(variant="peaks")
+        metric.update_state(y_true, y_pred)
+        expected = np.asarray(fn(y_true, y_pred, "peaks")).mean()
+        np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
+        assert float(metric.result()) != pytest.approx(
+            float(np.asarray(fn(y_true, y_pred)).mean())
+        )
+        config = metric.get_config()
+        assert config["variant"] == "peaks"
+        again = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(metric)
+        )
+        assert type(again) is cls and again.get_config() == config
+    assert PU21PSNR().name == "pu21_psnr" and PU21SSIM().name == "pu21_ssim"
+
+
+# ------------------------------------------------------------- exposure alignment
+def test_align_exposure_recovers_a_global_scale():
+    reference = _images((2, 16, 16, 3), seed=7) + 0.01
+    for mode in ("log", "linear"):
+        aligned, scale = align_exposure(
+            reference, reference / [[[[7.0]]], [[[0.5]]]], mode=mode
+        )
+        np.testing.assert_allclose(np.asarray(scale), [7.0, 0.5], rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(aligned), reference, rtol=1e-5)
+    aligned, scale = align_exposure(reference, reference * 3.0, mode="none")
+    np.testing.assert_array_equal(np.asarray(scale), [1.0, 1.0])
+    np.testing.assert_allclose(np.asarray(aligned), reference * 3.0)
+    _, single = align_exposure(reference[0], reference[0] / 4.0)
+    assert np.asarray(single).shape == ()
+    np.testing.assert_allclose(float(single), 4.0, rtol=1e-5)
+
+
+def test_align_exposure_ignores_saturated_input_pixels():
+    reference = _images((1, 16, 16, 3), seed=8) + 0.01
+    ldr = np.clip(reference * 1.5, 0.0, 1.0)  # about a third is saturated
+    saturated = ldr.max(axis=-1, keepdims=True) >= 0.95
+    assert 0.1 < saturated.mean() < 0.9
+    # right exposure (x2) where the input is valid, a wild guess where it is clipped
+    prediction = np.where(saturated, reference * 50.0, reference / 2.0)
+    for mode in ("log", "linear"):
+        _, scale = align_exposure(reference, prediction, ldr, mode=mode)
+        np.testing.assert_allclose(np.asarray(scale), [2.0], rtol=1e-5)
+        _, unmasked = align_exposure(reference, prediction, mode=mode)
+        assert abs(float(unmasked[0]) - 2.0) > 0.5
+    # every pixel saturated: falls back to all valid pixels
+    _, scale = align_exposure(reference, reference / 3.0, np.ones_like(ldr))
+    np.testing.assert_allclose(np.asarray(scale), [3.0], rtol=1e-5)
+    # nothing valid (black prediction): scale 1
+    _, scale = align_exposure(reference, np.zeros_like(reference))
+    np.testing.assert_array_equal(np.asarray(scale), [1.0])
+
+
+def test_align_exposure_errors():
+    y = _images((1, 8, 8, 3))
+    with pytest.raises(ValueError, match="must be one of"):
+        align_exposure(y, y, mode="median")
+    with pytest.raises(ValueError, match="differ in shape"):
+        align_exposure(y, y[:, :4])
+
+
+def test_ssim_l_matches_skimage():
+    metrics_module = pytest.importorskip("skimage.metrics")
+    y_true = _images((1, 32, 40, 3), seed=9)
+    y_pred = np.clip(y_true + 0.1 * _images((1, 32, 40, 3), seed=10), 0, 1)
+    expected = metrics_module.structural_similarity(
+        y_true[0],
+        y_pred[0],
+        data_range=1.0,
+        channel_axis=-1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+    )
+    np.testing.assert_allclose(float(ssim_l(y_true, y_pred)[0]), expected, atol=1e-4)
