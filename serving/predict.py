@@ -9,10 +9,13 @@
 
 Model sources (exactly one): `--model` (a SavedModel version folder, a model folder
 holding integer versions, whose latest is used, or a `.keras` file), `--method`
-(a registered training-free method; a method that needs weights fails with "method
-X needs a trained model: pass --model"; with --model or --server it only supplies
-the stride and input kind), `--server` (TF Serving or `serving.server`, gRPC, or REST
-with `--rest`).
+(a registered training-free method: `debevec`, `mertens`, `inverse_curve`; a method
+that needs weights fails with "method X needs a trained model: pass --model"; with
+--model or --server it only supplies the stride and input kind), `--server` (TF
+Serving or `serving.server`, gRPC, or REST with `--rest`).
+
+    python -m serving.predict --method=debevec --inputs a.png b.png c.png \
+        --exposure_times_file=times.txt --output=scene.exr
 
 Inputs: one LDR image for single-image models, a bracket of >= 2 for stack models;
 the bracket's exposures in stops come from `--exposure_file` (stops per line),
@@ -22,8 +25,11 @@ the shortest to the longest exposure (the reference is the middle one).
 
 Large images run through overlapping tiles (`serving.tiling`; `--tile`,
 `--overlap`), aligned to the model's stride (from the registry, or `--stride`), so
-memory stays bounded. The tonemapped PNG uses `display_tonemap` with the whole
-image's peak.
+memory stays bounded. Methods that need the whole image at once (registry
+`whole_image`: Debevec's calibration, Mertens' pyramid) run untiled. The
+tonemapped PNG uses `display_tonemap` with the whole image's peak; for a method
+whose output is already a display image (registry `output_kind` "display":
+Mertens) the PNG is that image, and the .exr/.hdr holds the same values.
 """
 
 from __future__ import annotations
@@ -57,6 +63,15 @@ class Backend:
     predict: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
     description: str
     stride: int | None = None
+    whole_image: bool = False  # never tile (global calibration or pyramid)
+    output_kind: str = "linear"  # or "display": the output is an image in [0, 1]
+
+    def use_spec(self, spec) -> "Backend":
+        """Takes the stride, tiling and output kind of registry entry `spec`."""
+        self.stride = spec.stride
+        self.whole_image = getattr(spec, "whole_image", False)
+        self.output_kind = getattr(spec, "output_kind", "linear")
+        return self
 
 
 ALIGN_CHOICES = ("none", "homography")
@@ -83,8 +98,7 @@ def keras_backend(model, input_kind: str | None = None, stride: int | None = Non
     )
 
     kind = input_kind or infer_input_kind(model)
-    if stride is None and model.name in hdr_keras.list_methods():
-        stride = _registry_spec(model.name).stride
+    named = model.name in hdr_keras.list_methods()
     if kind == STACK:
 
         @tf.function(input_signature=[STACK_LDR_SPEC, EXPOSURE_SPEC])
@@ -104,7 +118,12 @@ def keras_backend(model, input_kind: str | None = None, stride: int | None = Non
         def predict(ldr, exposure):
             return run_single(ldr).numpy()
 
-    return Backend(kind, predict, f"Keras model {model.name}", stride)
+    backend = Backend(kind, predict, f"Keras model {model.name}")
+    if named:
+        backend.use_spec(_registry_spec(model.name))
+    if stride is not None:
+        backend.stride = stride
+    return backend
 
 
 def saved_model_backend(path: str | Path) -> Backend:
@@ -171,7 +190,8 @@ def method_backend(name: str) -> Backend:
         raise ValueError(f"method {name} needs a trained model: pass --model")
     import hdr_keras
 
-    return keras_backend(hdr_keras.build_model(name), spec.input_kind, spec.stride)
+    backend = keras_backend(hdr_keras.build_model(name), spec.input_kind)
+    return backend.use_spec(spec)
 
 
 def load_backend(
@@ -196,9 +216,8 @@ def load_backend(
 
             loaded = keras.saving.load_model(model, compile=False)
             kind = _registry_spec(method).input_kind if method else None
-            return keras_backend(
-                loaded, kind, _registry_spec(method).stride if method else None
-            )
+            backend = keras_backend(loaded, kind)
+            return backend.use_spec(_registry_spec(method)) if method else backend
         backend = saved_model_backend(model)
     elif method:
         return method_backend(method)
@@ -209,8 +228,7 @@ def load_backend(
 
         named = model_name if server else _model_folder_name(Path(model))
         if named in hdr_keras.list_methods():
-            backend.stride = _registry_spec(named).stride
-            return backend
+            return backend.use_spec(_registry_spec(named))
     if method:
         spec = _registry_spec(method)
         if spec.input_kind != backend.input_kind:
@@ -218,7 +236,7 @@ def load_backend(
                 f"method {method} takes {spec.input_kind} input but {backend.description}"
                 f" takes {backend.input_kind} input"
             )
-        backend.stride = spec.stride
+        backend.use_spec(spec)
     return backend
 
 
@@ -337,6 +355,10 @@ def predict_files(
         ldr = align_to_reference(ldr, exposure, default_reference(len(ldr)))[0]
     stride = stride or backend.stride or 1
     height, width = ldr.shape[-3], ldr.shape[-2]
+    if backend.whole_image:  # one tile covering the image, no overlap to blend
+        if max(height, width) > tile:
+            logger.info("%s needs the whole image: not tiled", backend.description)
+        tile, overlap = max(height, width, tile), 0
     count = tiling.tile_count(height, width, tile, overlap, stride)
     logger.info(
         "%s: %dx%d, %d tile(s) of %d px, overlap %d, stride %d",
@@ -359,7 +381,10 @@ def predict_files(
     del ldr
     write_image(output, hdr)
     png = output.with_suffix(".png")
-    write_image(png, tonemap_for_display(hdr))
+    if backend.output_kind == "display":  # already an image in [0, 1] (Mertens)
+        write_image(png, np.clip(hdr, 0.0, 1.0))
+    else:
+        write_image(png, tonemap_for_display(hdr))
     return output, png
 
 
