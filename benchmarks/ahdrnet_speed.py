@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+from benchmarks._measure import graph_flops, time_calls  # noqa: E402
 
 MODES = ("eager", "function", "xla")
 
@@ -79,34 +79,10 @@ def conv_flops_per_pixel(model) -> int:
 
 
 def profiler_flops(model, inputs) -> int:
-    """FLOPs of the frozen inference graph, by TensorFlow's (v1) graph profiler."""
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
-
+    """FLOPs of the frozen inference graph, by TensorFlow's graph FLOP registry."""
     spec = {k: tf.TensorSpec(v.shape, v.dtype) for k, v in inputs.items()}
-    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(
-        spec
-    )
-    frozen = convert_variables_to_constants_v2(concrete)
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    return tf.compat.v1.profiler.profile(
-        graph=frozen.graph, options=options
-    ).total_float_ops
-
-
-def time_mode(forward, inputs, warmup: int, runs: int):
-    """(median wall seconds, median process CPU seconds) of `runs` forward passes."""
-    for _ in range(warmup):
-        np.asarray(forward(inputs))
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        np.asarray(forward(inputs))  # includes the device-to-host copy
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), min(walls)
+    forward = tf.function(lambda x: model(x, training=False))
+    return graph_flops(forward, spec)["total"]
 
 
 def main():
@@ -151,7 +127,9 @@ def main():
         "xla": tf.function(lambda x: model(x, training=False), jit_compile=True),
     }
     for mode in args.modes.split(","):
-        wall, cpu, best = time_mode(forwards[mode], inputs, args.warmup, args.runs)
+        forward = forwards[mode]
+        timing = time_calls(lambda: np.asarray(forward(inputs)), args.warmup, args.runs)
+        wall, cpu, best = timing["median_s"], timing["cpu_s"], timing["best_s"]
         print(
             f"{mode:>8}: median {wall:.3f} s (best {best:.3f} s, CPU {cpu:.2f} s/pass)"
             f"  {flops / wall / 1e9:.1f} GFLOP/s"

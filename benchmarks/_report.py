@@ -1,0 +1,158 @@
+"""The Markdown report of `benchmarks.run` (table per method, machine, settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The input pipeline must deliver at least this many times the model's rate.
+MIN_PIPELINE_RATIO = 3.0
+
+
+def pipeline_ratio(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Pipeline examples/s over the model's consumption (batch / step time)."""
+    pipeline, training = result.get("pipeline"), result.get("training")
+    if not pipeline or not training:
+        return None
+    consumption = training["batch_size"] / training["step_s"]
+    ratio = pipeline["examples_per_s"] / consumption
+    return {
+        "model_examples_per_s": consumption,
+        "pipeline_examples_per_s": pipeline["examples_per_s"],
+        "ratio": ratio,
+        "pipeline_limits_training": ratio < MIN_PIPELINE_RATIO,
+    }
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}" if abs(value) < 1e-2 else f"{value:.{digits}f}"
+
+
+def _size(row: dict[str, Any]) -> str:
+    return f"{row['height']}x{row['width']}"
+
+
+def _notes(result: dict[str, Any]) -> str:
+    notes = []
+    if result.get("status") in ("crashed", "timeout"):
+        notes.append(f"**{result['status']}**: {result.get('status_detail', '')}")
+    for phase, error in result.get("errors", {}).items():
+        notes.append(f"{phase}: {error}")
+    if result.get("training_skipped"):
+        notes.append(result["training_skipped"])
+    if result.get("pipeline_skipped"):
+        notes.append(f"pipeline not measured: {result['pipeline_skipped']}")
+    if (result.get("training") or {}).get("inputs") == "synthetic":
+        notes.append("train step timed on a synthetic batch")
+    ratio = result.get("pipeline_vs_model")
+    if ratio and ratio["pipeline_limits_training"]:
+        notes.append(f"input pipeline < {MIN_PIPELINE_RATIO:g}x the model's rate")
+    partial_flops = []
+    for row in result.get("inference", []):
+        if row.get("xla_error"):
+            notes.append(f"XLA {_size(row)}: {row['xla_error']}")
+        if row.get("flops_unknown_shape_ops"):
+            partial_flops.append(_size(row))
+    if partial_flops:
+        notes.append(f"FLOPs ({', '.join(partial_flops)}) miss ops with dynamic shapes")
+    return "; ".join(notes).replace("|", "\\|")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: a machine line, the table, and column notes."""
+    settings, machine = report["settings"], report["machine"]
+    sizes = [f"{h}x{w}" for h, w in settings["sizes"]]
+    xla = settings["xla"]
+    header = ["method", "kind", "params"]
+    header += [f"s/MP {size}" for size in sizes]
+    header += [f"XLA s/MP {size}" for size in sizes] if xla else []
+    header += [f"CPU s/MP ({sizes[-1]})"]
+    header += [
+        f"MFLOP/px ({sizes[-1]})",
+        "GFLOP/s",
+        "train step s (batch, patch)",
+        "model ex/s",
+        "pipeline ex/s",
+        "pipeline / model",
+        "peak RSS MiB (infer / train)",
+        "notes",
+    ]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for result in report["methods"]:
+        by_size = {_size(row): row for row in result.get("inference", [])}
+        largest = by_size.get(sizes[-1], {})
+        cells = [
+            f"`{result['method']}`",
+            result.get("input_kind", "?"),
+            f"{result['parameters']:,}" if "parameters" in result else "–",
+        ]
+        cells += [_number(by_size.get(s, {}).get("s_per_megapixel")) for s in sizes]
+        if xla:
+            cells += [
+                _number(by_size.get(s, {}).get("xla_s_per_megapixel")) for s in sizes
+            ]
+        cpu = largest.get("cpu_s")
+        cells.append(_number(cpu / largest["megapixels"] if cpu is not None else None))
+        flops = largest.get("flops_per_pixel")
+        cells += [
+            _number(flops / 1e6 if flops is not None else None, 3),
+            _number(largest.get("gflops_per_s"), 1),
+        ]
+        training = result.get("training")
+        if training:
+            cells.append(
+                f"{_number(training['step_s'])} ({training['batch_size']}, "
+                f"{training['patch_size']})"
+            )
+        else:
+            cells.append("n/a" if result.get("training_skipped") else "–")
+        ratio = result.get("pipeline_vs_model")
+        pipeline = result.get("pipeline")
+        cells += [
+            _number(ratio["model_examples_per_s"]) if ratio else "–",
+            _number(pipeline["examples_per_s"], 1) if pipeline else "–",
+            (
+                (
+                    f"{ratio['ratio']:.1f}x"
+                    + (" **< 3x**" if ratio["pipeline_limits_training"] else "")
+                )
+                if ratio
+                else "–"
+            ),
+        ]
+        infer_peak = max(
+            (row["peak_rss_mib"] for row in result.get("inference", [])), default=None
+        )
+        train_peak = training.get("peak_rss_mib") if training else None
+        cells.append(f"{_number(infer_peak, 0)} / {_number(train_peak, 0)}")
+        cells.append(_notes(result))
+        lines.append("| " + " | ".join(cells) + " |")
+    cores = machine.get("usable_cores")
+    intro = (
+        f"Machine: {machine.get('cpu')}, {cores} core(s), TF {machine.get('tensorflow')},"
+        f" Keras {machine.get('keras')}; load average before the run "
+        f"{machine['load_average'][0]:.2f}. Mode: {settings['mode']}, schedule "
+        f"`{settings['schedule']}`, {settings['warmup']} warm-up + {settings['runs']}"
+        f" timed runs (median; fewer when they would take over "
+        f"{settings.get('budget_s')} s), {settings['frames']}-frame stacks. Run took "
+        f"{report['duration_s']:.0f} s."
+    )
+    notes = (
+        "s/MP: median wall seconds of one tf.function forward pass (batch 1) per "
+        "megapixel of output; CPU s/MP: the process's CPU seconds (all threads) per "
+        "megapixel, less sensitive to other load on the machine. MFLOP/px: FLOPs of the frozen inference graph counted "
+        "by TensorFlow's FLOP registry (convolutions, matmuls, element-wise ops; "
+        "ops it does not know, such as resize, exp or linear solvers, count 0) per "
+        "output pixel; GFLOP/s at the largest size. "
+        "Train step: median seconds of one Adam step (`train_on_batch`) on the "
+        "method's loss view. model ex/s = batch / step time; pipeline ex/s: the "
+        "training tf.data pipeline alone; it must be >= 3x the model's rate. Peak "
+        "RSS: VmHWM of the method's own subprocess, reset before each phase."
+    )
+    return "\n\n".join([intro, "\n".join(lines), notes]) + "\n"
