@@ -18,10 +18,20 @@ from absl import logging
 MAX_TO_KEEP = 2
 
 
-def manager_for(model: keras.Model, directory: Path) -> tf.train.CheckpointManager:
-    """A CheckpointManager over the compiled `model` and its optimizer."""
+def manager_for(
+    model: keras.Model, directory: Path, full: keras.Model | None = None
+) -> tf.train.CheckpointManager:
+    """A CheckpointManager over the compiled `model` and its optimizer.
+
+    `full`: the inference model when `model` is a loss view of it; saved too, so
+    a later stage (with another loss view) can start from these weights by
+    restoring `tf.train.Checkpoint(full=...)`.
+    """
     model.optimizer.build(model.trainable_variables)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    parts = {"model": model, "optimizer": model.optimizer}
+    if full is not None:
+        parts["full"] = full
+    checkpoint = tf.train.Checkpoint(**parts)
     return tf.train.CheckpointManager(
         checkpoint, str(directory), max_to_keep=MAX_TO_KEEP
     )
