@@ -36,3 +36,75 @@ SSIM_FILTER_SIZE = 11  # Gaussian window of SSIM (Wang et al. 2004)
 SSIM_FILTER_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
+
+# PU21 encoding (Mantiuk & Azimi 2021; hdr_keras/pu21.py): V = p7 * (((p1 + p2 Y^p4) /
+# (1 + p3 Y^p4))^p5 - p6) for Y in [PU21_L_MIN, PU21_L_MAX] cd/m^2, parameters (p1..p7)
+# of the paper's four fits as in the authors' encoder (gfxdisp/pu21, 06/02/2020).
+PU21_L_MIN = 0.005  # cd/m^2; lower values are clamped
+PU21_L_MAX = 10000.0  # cd/m^2; higher values are clamped
+PU21_PARAMETERS = {
+    "banding": (
+        1.070275272, 0.4088273932, 0.153224308, 0.2520326168,
+        1.063512885, 1.14115047, 521.4527484,
+    ),
+    "banding_glare": (
+        0.353487901, 0.3734658629, 8.277049286e-05, 0.9062562627,
+        0.09150303166, 0.9099517204, 596.3148142,
+    ),
+    "peaks": (
+        1.043882782, 0.6459495343, 0.3194584211, 0.374025247,
+        1.114783422, 1.095360363, 384.9217577,
+    ),
+    "peaks_glare": (
+        816.885024, 1479.463946, 0.001253215609, 0.9329636822,
+        0.06746643971, 1.573435413, 419.6006374,
+    ),
+}  # fmt: skip
+PU21_DEFAULT_VARIANT = "banding_glare"  # the variant the authors recommend
+PU21_PEAK_VALUE = 256.0  # peak of PU21 values for PSNR / SSIM (100 cd/m^2 -> ~256)
+PU21_PEAK_LUMINANCE = 4000.0  # cd/m^2 given to the reference's maximum by default
+
+# Exposure alignment of scale-ambiguous (single-image) predictions before scoring
+# (hdr_keras.metrics.align_exposure): LDR pixels whose largest channel reaches this
+# value are saturated and left out of the fit.
+EXPOSURE_ALIGN_SATURATION = 0.95
+EXPOSURE_ALIGN_EPS = 1e-6  # pixels darker than this times the reference's peak are
+# left out of the fit (and keep the log-domain fit finite)
+
+# Camera response curves (hdr_keras/ops/crf.py; SingleHDR, METHODS.md section 5).
+CRF_SAMPLES = 1024  # curves are sampled at x = linspace(0, 1, CRF_SAMPLES)
+CRF_NUM_COMPONENTS = 11  # PCA weights predicted by SingleHDR's Linearization-Net
+EMOR_NUM_COMPONENTS = 25  # principal components in emor.txt / invemor.txt
+CRF_FAMILY_SEED = 20200614  # seed of the generated curve family (built-in basis)
+
+# SingleHDR formation model (hdr_keras/ops/camera.py `singlehdr_camera`), as the
+# official training code: HDR normalised to mean 0.5, exposure t = 2 ** U(-3, 3),
+# per-channel shot noise std sigma_s * Ht and read noise std sigma_c, clip, curve,
+# 8-bit quantisation, JPEG quality U{90..100}.
+LIU_HDR_MEAN = 0.5  # HDR is scaled so that its mean (all pixels, channels) is this
+LIU_EXPOSURE_STOPS_RANGE = (-3.0, 3.0)  # t = 2 ** U(lo, hi)
+LIU_SHOT_NOISE_MAX = 0.08 / 6.0  # sigma_s ~ U(0, max) per channel (std = sigma_s Ht)
+LIU_READ_NOISE_MAX = 0.005  # sigma_c ~ U(0, max) per channel
+LIU_JPEG_QUALITY_RANGE = (90, 100)  # inclusive
+
+# SingleHDR networks and losses (hdr_keras/models/liu.py, hdr_keras/losses.py).
+LIU_TAU = 0.88  # Hallucination-Net mask threshold of the official code (thr = 0.12)
+LIU_TAU_PAPER = 0.95  # the threshold the paper states
+LIU_LOG_GAIN = 10.0  # loss domain log(1 + 10 x) / log(1 + 10)
+LIU_CURVE_LOSS_WEIGHT = 0.1  # linearisation: L2(image) + 0.1 L2(inverse curve)
+LIU_PERCEPTUAL_WEIGHT = 0.001  # hallucination: + 0.001 VGG16 pool1-3 L1
+LIU_TV_WEIGHT = 0.1  # hallucination: + 0.1 total variation
+
+# Optical flow for Kalantari's alignment (hdr_keras/ops/flow.py, METHODS.md section 1):
+# Ce Liu's coarse-to-fine variational flow with the parameters Kalantari's code uses.
+FLOW_ALPHA = 0.012  # weight of the smoothness term
+FLOW_RATIO = 0.75  # downsampling ratio between pyramid levels
+FLOW_MIN_WIDTH = 20  # width of the coarsest pyramid level (at least)
+FLOW_OUTER_ITERATIONS = 7  # outer fixed-point iterations (re-warp), + level index
+FLOW_INNER_ITERATIONS = 1  # inner fixed-point iterations (IRLS re-weighting)
+FLOW_SOR_ITERATIONS = 30  # SOR sweeps per linear system, + 3 x level index
+FLOW_SOR_OMEGA = 1.8  # over-relaxation factor of Liu's SOR solver
+# Interpolation of the re-warped frame inside the solver: Liu's code defaults to
+# "bilinear" (its "bicubic" branch is the alternative); bicubic is used here: it
+# cuts the end-point error by about 40 % (benchmarks/flow_accuracy.py).
+FLOW_WARP_INTERPOLATION = "bicubic"

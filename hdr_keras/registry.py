@@ -12,10 +12,13 @@ from typing import Any, Callable, Mapping
 
 import keras
 
-from hdr_keras.models import ahdrnet, eilertsen, wu
+from hdr_keras.models import ahdrnet, eilertsen, kalantari, liu, wu
+from hdr_keras.models import debevec, inverse_curve, mertens
 
 SINGLE = "single"  # input `ldr` [B, H, W, 3]
 STACK = "stack"  # inputs `ldr` [B, N, H, W, 3] and `exposure` [B, N]
+LINEAR = "linear"  # output `hdr` is linear radiance
+DISPLAY = "display"  # output `hdr` is a display-referred image in [0, 1] (Mertens)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +36,12 @@ class MethodSpec:
         parts: named parts of the network for fine-tuning (`hdr_keras.freeze`):
             part name -> fnmatch patterns over the top-level layer names of the
             built model. Parts may overlap; together they cover every layer that
-            has weights. Stored read-only.
+            has weights. Stored read-only. Empty for training-free methods.
+        training_free: the method has no trained weights (classic methods): it is
+            used through `--method` directly and `training.main` refuses it.
+        output_kind: LINEAR (radiance) or DISPLAY (a display image in [0, 1]).
+        whole_image: the method needs the whole image at once (a global
+            calibration or pyramid), so `serving.predict` does not tile it.
     """
 
     name: str
@@ -45,6 +53,9 @@ class MethodSpec:
     parts: Mapping[str, tuple[str, ...]] = dataclasses.field(
         default_factory=dict, hash=False
     )
+    training_free: bool = False
+    output_kind: str = LINEAR
+    whole_image: bool = False
 
     def __post_init__(self):
         parts = {name: tuple(patterns) for name, patterns in self.parts.items()}
@@ -89,6 +100,18 @@ WU_PARTS = {
 }
 # The ResNet variant also names its merger's 9 residual blocks.
 WU_RESNET_PARTS = {**WU_PARTS, "res_blocks": ("res_block*",)}
+KALANTARI_PARTS = {
+    # The three hidden convolutions (7x7, 5x5, 3x3) with ReLU.
+    "convs": ("conv[0-9]",),
+    # The 1x1 sigmoid convolution(s): HDR (direct), weights, refined images (WIE).
+    "output": ("output", "refine"),
+}
+KALANTARI_PAPER = (
+    "Kalantari & Ramamoorthi 2017, Deep high dynamic range imaging of dynamic "
+    "scenes (optical-flow alignment + CNN merge"
+)
+# SingleHDR: its four networks are nested models named after the parts.
+LIU_PARTS = {name: (name,) for name in liu.SUBMODELS}
 
 
 _METHODS: dict[str, MethodSpec] = {
@@ -132,6 +155,73 @@ _METHODS: dict[str, MethodSpec] = {
             stride=wu.UNET_STRIDE,
             loss_model=wu.tonemapped_model,
             parts=WU_PARTS,
+        ),
+        MethodSpec(
+            name="kalantari_direct",
+            builder=kalantari.build_kalantari_direct,
+            input_kind=STACK,
+            paper=KALANTARI_PAPER + ", direct variant)",
+            stride=kalantari.STRIDE,
+            loss_model=kalantari.training_model,
+            parts=KALANTARI_PARTS,
+        ),
+        MethodSpec(
+            name="kalantari_we",
+            builder=kalantari.build_kalantari_we,
+            input_kind=STACK,
+            paper=KALANTARI_PAPER + ", weight estimator)",
+            stride=kalantari.STRIDE,
+            loss_model=kalantari.training_model,
+            parts=KALANTARI_PARTS,
+        ),
+        MethodSpec(
+            name="kalantari_wie",
+            builder=kalantari.build_kalantari_wie,
+            input_kind=STACK,
+            paper=KALANTARI_PAPER + ", weight and image estimator)",
+            stride=kalantari.STRIDE,
+            loss_model=kalantari.training_model,
+            parts=KALANTARI_PARTS,
+        ),
+        MethodSpec(
+            name="liu",
+            builder=liu.build_liu,
+            input_kind=SINGLE,
+            paper="Liu et al. 2020, Single-image HDR reconstruction by learning to "
+            "reverse the camera pipeline (SingleHDR)",
+            stride=liu.STRIDE,
+            parts=LIU_PARTS,
+        ),
+        # Training-free (classic) methods: no weights, usable at once.
+        MethodSpec(
+            name="debevec",
+            builder=debevec.build_debevec,
+            input_kind=STACK,
+            paper="Debevec & Malik 1997, Recovering high dynamic range radiance maps "
+            "from photographs (response calibrated on the input stack)",
+            stride=debevec.STRIDE,
+            training_free=True,
+            whole_image=True,
+        ),
+        MethodSpec(
+            name="mertens",
+            builder=mertens.build_mertens,
+            input_kind=STACK,
+            paper="Mertens, Kautz & Van Reeth 2007, Exposure fusion (display "
+            "image, not radiance)",
+            stride=mertens.STRIDE,
+            training_free=True,
+            output_kind=DISPLAY,
+            whole_image=True,
+        ),
+        MethodSpec(
+            name="inverse_curve",
+            builder=inverse_curve.build_inverse_curve,
+            input_kind=SINGLE,
+            paper="Inverse camera curve only, x ** 2 (HDRCNN's linearisation, no "
+            "hallucination): the single-image baseline",
+            stride=inverse_curve.STRIDE,
+            training_free=True,
         ),
     )
 }

@@ -1,7 +1,9 @@
 """The built-in synthetic datasets: written to TFRecords on first use, then cached.
 
 - single-image methods: "hdr" examples of procedural scenes (`BuiltinSingleImageSet`);
-- stack methods: "stack" examples of dynamic-scene exposure stacks (`BuiltinStackSet`).
+- stack methods: "stack" examples of dynamic-scene exposure stacks (`BuiltinStackSet`);
+- Kalantari 2017: those training stacks aligned with optical flow and cut into
+  selected 40 x 40 patches (`BuiltinKalantariPatchSet`).
 
 The cache folder is $HDR_KERAS_CACHE, or ~/.cache/hdr_keras. A dataset folder is
 complete only once its marker file exists: it is built in a temporary folder and
@@ -11,6 +13,7 @@ renamed into place, so an interrupted build is simply redone.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -178,6 +181,142 @@ def builtin_stack_data(
                 spec.num_eval,
                 1,
                 "synthetic eval stacks",
+            ),
+        ],
+    )
+    return train, evaluation
+
+
+# ------------------------------------------------ Kalantari: aligned training patches
+@dataclasses.dataclass(frozen=True)
+class BuiltinKalantariPatchSet:
+    """The first `num_stacks` training stacks of the built-in stack set, aligned
+    with optical flow once and cut into Kalantari's selected 40 x 40 patches
+    (`tfrecords.patches`; about 50 per stack); the border is scaled to the
+    256-pixel images (13 pixels for the paper's 50 on 1000). Half of the 64 stacks
+    by default: the flow alignment costs seconds per stack on a CPU."""
+
+    stacks: BuiltinStackSet = BuiltinStackSet()
+    num_stacks: int = 32
+    patch_size: int = 40
+    stride: int = 20
+    num_shards: int = 4
+
+    @property
+    def folder_name(self) -> str:
+        return (
+            f"kalantari-patches-v1-flow-{self.num_stacks}"
+            f"-p{self.patch_size}s{self.stride}-{self.stacks.folder_name}"
+        )
+
+
+def _serialized(pattern: str) -> Iterable[bytes]:
+    """The serialised records of the shards matching `pattern`, in shard order."""
+    import tensorflow as tf
+
+    from tfrecords.shards import list_shards
+
+    for record in tf.data.TFRecordDataset(list_shards(pattern)):
+        yield record.numpy()
+
+
+def builtin_kalantari_patch_data(
+    spec: BuiltinKalantariPatchSet = BuiltinKalantariPatchSet(),
+    root: Path | None = None,
+) -> tuple[str, str]:
+    """(train glob of aligned patches, eval glob of the raw built-in eval stacks).
+
+    The patches are written on first use from the built-in stack set (written
+    first if needed) and cached; evaluation uses the unaligned stacks, since the
+    Kalantari serving models align them themselves.
+    """
+    from tfrecords import patches
+
+    stack_train, stack_eval = builtin_stack_data(spec.stacks, root)
+
+    def records():
+        stats = patches.PatchStats()
+        stacks = itertools.islice(_serialized(stack_train), spec.num_stacks)
+        aligned = patches.align_records(stacks, patches.flow_aligner())
+        yield from patches.patch_records(
+            aligned, spec.patch_size, spec.stride, stats=stats
+        )
+        logging.info("Built-in Kalantari patches: %s", stats.summary())
+
+    (train,) = _cached(
+        (root or cache_dir()) / spec.folder_name,
+        "aligned Kalantari training patches",
+        [
+            _Split(
+                "train",
+                records,
+                None,
+                spec.num_shards,
+                "aligning and cutting built-in stacks",
+            )
+        ],
+    )
+    return train, stack_eval
+
+
+# ------------------------------------------- SingleHDR ("liu"): camera shots
+@dataclasses.dataclass(frozen=True)
+class BuiltinCameraSet:
+    """Size of the built-in camera-shot set for method "liu": synthetic HDR scenes
+    through SingleHDR's formation model (`tfrecords.sources.camera`), with camera
+    curves from the built-in basis (so the set never depends on $HDR_KERAS_EMOR_DIR).
+    About 2.6 MB per 256 x 256 shot (three float32 intermediates are stored)."""
+
+    num_train: int = 96
+    num_eval: int = 8
+    train_size: int = 256
+    eval_size: int = 256
+    shots_per_scene: int = 1
+    num_shards: int = 4
+
+    @property
+    def folder_name(self) -> str:
+        return (
+            f"singlehdr-camera-v1-builtin-curves-x{self.shots_per_scene}"
+            f"-train{self.num_train}x{self.train_size}"
+            f"-eval{self.num_eval}x{self.eval_size}"
+        )
+
+
+def builtin_camera_data(
+    spec: BuiltinCameraSet = BuiltinCameraSet(), root: Path | None = None
+) -> tuple[str, str]:
+    """(train glob, eval glob) of "camera" examples, writing them on first use.
+
+    Training scenes use the seeds of the built-in single-image set, held-out scenes
+    its evaluation seeds (EVAL_FIRST_SEED ...); the camera draws are seeded 0 and 1.
+    """
+    from hdr_keras.ops.crf import builtin_basis
+    from tfrecords.sources.camera import camera_shot_records
+
+    def shots(count: int, size: int, first_seed: int, camera_seed: int):
+        scenes = synthetic_hdr_records(count, size, size, first_seed)
+        return camera_shot_records(
+            scenes, builtin_basis(), camera_seed, spec.shots_per_scene
+        )
+
+    train, evaluation = _cached(
+        (root or cache_dir()) / spec.folder_name,
+        "SingleHDR camera-shot dataset",
+        [
+            _Split(
+                "train",
+                lambda: shots(spec.num_train, spec.train_size, 0, 0),
+                spec.num_train * spec.shots_per_scene,
+                spec.num_shards,
+                "synthetic camera shots (train)",
+            ),
+            _Split(
+                "eval",
+                lambda: shots(spec.num_eval, spec.eval_size, EVAL_FIRST_SEED, 1),
+                spec.num_eval * spec.shots_per_scene,
+                1,
+                "synthetic camera shots (eval)",
             ),
         ],
     )

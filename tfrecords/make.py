@@ -13,9 +13,19 @@ Sources:
   kalantari        Kalantari's SIGGRAPH17 layout: --input is a scene folder (TIFFs,
                    exposure.txt, HDRImg.hdr) or any folder above scene folders;
                    --align=homography aligns the frames' backgrounds first
+Stack sources (synthetic_stack, kalantari) also take --align=flow (optical flow to
+the reference frame, `hdr_keras.ops.flow`, as Kalantari & Ramamoorthi 2017) and
+--patches (cut the aligned stacks into Kalantari's selected 40x40 training patches,
+stride 20, 50 px border on a 1000 px short side: tfrecords/patches.py):
+    python -m tfrecords.make --source=kalantari --input=SIGGRAPH17/Training \
+        --out=DIR --align=flow --patches
 Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for the first
 two (single-image methods simulate the LDR input when training), "stack" examples
 for the last two (schema in tfrecords/schema.py).
+With --kind=camera, the HDR sources (synthetic, hdr_folder) write "camera" examples
+instead: --shots_per_image shots of SingleHDR's formation model per image (method
+"liu"), curves from --emor_dir, else $HDR_KERAS_EMOR_DIR, else the built-in basis:
+    python -m tfrecords.make --source=hdr_folder --kind=camera --input=DIR --out=DIR
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from tfrecords.sources.synthetic import synthetic_hdr_records
 from tfrecords.sources.synthetic_stack import synthetic_stack_records
 
 SOURCES = ("synthetic", "hdr_folder", "synthetic_stack", "kalantari")
+STACK_SOURCES = ("synthetic_stack", "kalantari")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("source", None, SOURCES, "Data source to convert.")
@@ -69,17 +80,53 @@ flags.DEFINE_integer(
 flags.DEFINE_enum(
     "align",
     "none",
-    ALIGN_MODES,
+    (*ALIGN_MODES, "flow"),
     "kalantari: align each frame's background to the reference frame before "
-    "writing (homography: feature-matched homography, as Wu et al. 2018 do).",
+    "writing (homography: feature-matched homography, as Wu et al. 2018 do); "
+    "kalantari, synthetic_stack: flow = dense optical flow (Kalantari 2017).",
+)
+flags.DEFINE_bool(
+    "patches",
+    False,
+    "synthetic_stack, kalantari: write Kalantari's selected 40x40 training "
+    "patches (stride 20, scaled 50 px border) instead of whole stacks.",
+)
+flags.DEFINE_enum(
+    "kind",
+    "hdr",
+    ("hdr", "camera"),
+    "synthetic, hdr_folder: write HDR images (hdr) or SingleHDR camera shots with "
+    "every intermediate (camera, for --method=liu).",
+)
+flags.DEFINE_integer(
+    "shots_per_image", 1, "--kind=camera: camera shots per HDR image.", lower_bound=1
+)
+flags.DEFINE_integer(
+    "camera_seed", 0, "--kind=camera: seed of the camera draws (exposure, curve...)."
+)
+flags.DEFINE_string(
+    "emor_dir",
+    None,
+    "--kind=camera: folder with emor.txt / invemor.txt for the camera curves "
+    "(default: $HDR_KERAS_EMOR_DIR, else the built-in curve basis).",
 )
 flags.mark_flags_as_required(["source", "out"])
 
 
 def write(source: str) -> None:
     """Writes the shards of `source` as the flags describe."""
-    if FLAGS.align != "none" and source != "kalantari":
-        raise app.UsageError("--align applies to --source=kalantari only")
+    if FLAGS.align == "homography" and source != "kalantari":
+        raise app.UsageError("--align=homography applies to --source=kalantari only")
+    if (FLAGS.align == "flow" or FLAGS.patches) and source not in STACK_SOURCES:
+        raise app.UsageError(
+            "--align=flow and --patches apply to --source=synthetic_stack or "
+            "kalantari only"
+        )
+    flow = None
+    if FLAGS.align == "flow":
+        from tfrecords.patches import flow_aligner
+
+        flow = flow_aligner()
     if source == "synthetic":
         records = synthetic_hdr_records(
             FLAGS.num_scenes, FLAGS.size, FLAGS.size, FLAGS.first_seed
@@ -90,11 +137,16 @@ def write(source: str) -> None:
             FLAGS.num_scenes, FLAGS.size, FLAGS.size, FLAGS.first_seed, FLAGS.num_frames
         )
         total = FLAGS.num_scenes
+        if flow is not None:
+            from tfrecords.patches import align_records
+
+            records = align_records(records, flow)
     elif source == "kalantari":
         if not FLAGS.input:
             raise app.UsageError("--input=DIR is required with --source=kalantari")
         scenes = find_kalantari_scenes(FLAGS.input, FLAGS.num_frames)
-        records = kalantari_records(scenes, make_aligner(FLAGS.align))
+        aligner = flow if flow is not None else make_aligner(FLAGS.align)
+        records = kalantari_records(scenes, aligner)
         total = len(scenes)
     else:
         if not FLAGS.input:
@@ -102,6 +154,14 @@ def write(source: str) -> None:
         files = find_hdr_files(FLAGS.input)
         records = hdr_folder_records(files, FLAGS.max_side or None)
         total = len(files)
+    if FLAGS.kind == "camera":
+        records, total = _camera_shots(source, records, total)
+    stats = None
+    if FLAGS.patches:
+        from tfrecords.patches import PatchStats, patch_records
+
+        stats = PatchStats()
+        records, total = patch_records(records, stats=stats), None
     paths = write_sharded(
         records,
         FLAGS.out,
@@ -110,9 +170,29 @@ def write(source: str) -> None:
         total=total,
         description=FLAGS.source,
     )
+    if stats is not None:
+        total = stats.selected + stats.fallback
+        print(stats.summary())
     print(
         f"wrote {total} examples to {len(paths)} shards: {paths[0].parent}/{FLAGS.prefix}-*"
     )
+
+
+def _camera_shots(source: str, records, total: int):
+    """--kind=camera: "hdr" examples -> SingleHDR camera shots (and their count)."""
+    if source in STACK_SOURCES:
+        raise app.UsageError(
+            "--kind=camera applies to --source=synthetic or hdr_folder only"
+        )
+    from hdr_keras.ops.crf import default_basis
+    from tfrecords.sources.camera import camera_shot_records
+
+    basis = default_basis(FLAGS.emor_dir)
+    print(f"camera curves: {basis.source} basis")
+    shots = camera_shot_records(
+        records, basis, FLAGS.camera_seed, FLAGS.shots_per_image
+    )
+    return shots, total * FLAGS.shots_per_image
 
 
 def main(argv: list[str]) -> int:

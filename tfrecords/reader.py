@@ -11,11 +11,17 @@ import tensorflow as tf
 
 from hdr_keras.ops.camera import VirtualCameraConfig, virtual_camera
 from tfrecords.augment import (
+    random_crop,
     random_crop_flip_stack,
     random_crop_resize,
     random_flip_rotate,
 )
-from tfrecords.schema import parse_hdr_example, parse_stack_example
+from tfrecords.schema import (
+    example_kind,
+    parse_camera_example,
+    parse_hdr_example,
+    parse_stack_example,
+)
 from tfrecords.shards import check_framing, list_shards
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -201,3 +207,88 @@ def stack_eval_dataset(pattern: str) -> tf.data.Dataset:
         return inputs, example["hdr"][None], example["name"]
 
     return stack_records(pattern).map(batch_of_one)
+
+
+# ------------------------------------------------- camera shots (SingleHDR, "liu")
+CAMERA_IMAGE_TARGETS = ("hdr", "linear_clipped", "ldr_unquantized")
+
+
+def camera_records(
+    pattern: str, shuffle_files: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Parsed "camera" examples (`tfrecords.schema.parse_camera_example`).
+
+    As `hdr_records`: every shard's framing is checked first (CorruptShardError
+    naming the shard), records of another kind fail naming their shard.
+    """
+    return _records(pattern, parse_camera_example, shuffle_files, seed)
+
+
+def camera_training_dataset(
+    pattern: str,
+    batch_size: int,
+    patch_size: int = 256,
+    seed: int = 0,
+    shuffle_buffer: int = 64,
+    shard: tuple[int, int] = (1, 0),
+) -> tf.data.Dataset:
+    """Endless batches of (ldr [B, P, P, 3], {"hdr", "linear_clipped",
+    "ldr_unquantized": [B, P, P, 3], "inverse_crf": [B, 1024]}).
+
+    Every element is a random P x P crop of one camera shot followed by one of the
+    8 dihedral transforms, the same on the LDR and on the three target images (they
+    are stacked along the channels), with a stateless seed per element: the same
+    seed gives the same stream. The inverse curve is per shot and unchanged by
+    crops and flips. Shots must be at least P x P. `shard` as in
+    `single_image_training_dataset` (applied after the patch shuffle).
+    """
+    keys = ("ldr", *CAMERA_IMAGE_TARGETS)
+
+    def crop(example, element_seed):
+        shape = tf.shape(example["ldr"])
+        check = tf.debugging.Assert(
+            tf.reduce_all(shape[:2] >= patch_size),
+            [
+                f"camera shot smaller than patch_size={patch_size}: example",
+                example["name"],
+                "has size",
+                shape[:2],
+            ],
+        )
+        crop_seed, flip_seed = tf.unstack(
+            tf.random.experimental.stateless_split(element_seed, 2)
+        )
+        with tf.control_dependencies([check]):
+            stacked = tf.concat([example[key] for key in keys], axis=-1)
+        patch = random_flip_rotate(
+            random_crop(stacked, crop_seed, patch_size), flip_seed
+        )
+        patch.set_shape([patch_size, patch_size, 3 * len(keys)])
+        images = {key: patch[..., 3 * i : 3 * i + 3] for i, key in enumerate(keys)}
+        targets = {key: images[key] for key in CAMERA_IMAGE_TARGETS}
+        targets["inverse_crf"] = example["inverse_crf"]
+        return images["ldr"], targets
+
+    shots = camera_records(pattern, shuffle_files=True, seed=seed).repeat()
+    dataset = tf.data.Dataset.zip(shots, _element_seeds(seed))
+    dataset = dataset.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = _shard(dataset, shard)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def camera_eval_dataset(pattern: str) -> tf.data.Dataset:
+    """Deterministic (ldr [1, H, W, 3], hdr [1, H, W, 3], name) triples of "camera"
+    examples, full size, in shard order: the same form as
+    `single_image_eval_dataset`, with the recorded shot as the input."""
+    return camera_records(pattern).map(
+        lambda example: (example["ldr"][None], example["hdr"][None], example["name"])
+    )
+
+
+def pattern_kind(pattern: str) -> str:
+    """The `kind` of the first record of the first shard matching `pattern`."""
+    files = list_shards(pattern)
+    for record in tf.data.TFRecordDataset(files[0]).take(1):
+        return example_kind(record.numpy())
+    raise ValueError(f"{files[0]}: empty TFRecord shard")

@@ -16,12 +16,19 @@ Kinds of example (feature `kind`):
   - `hdr`: float32 [H, W, 3] linear target aligned to the reference frame, in the
     units where H_i = Z_i ** 2.2 / t_i matches it (Kalantari's convention);
   - `num_frames`, `height`, `width`, `name`.
+- "camera": one shot of SingleHDR's formation model (Liu et al. 2020,
+  `hdr_keras.ops.camera_singlehdr`) with every intermediate, for stage-wise
+  supervision: `ldr` (the 8-bit/JPEG photo, uint16 as the stack frames), float32
+  [H, W, 3] `hdr` (H t), `linear_clipped`, `ldr_unquantized`; float lists [1024]
+  `crf` and `inverse_crf`; `exposure`, `jpeg_quality`, `height`, `width`, `name`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+
+from hdr_keras.constants import CRF_SAMPLES
 
 SCHEMA_VERSION = 1
 KIND_HDR = "hdr"
@@ -253,3 +260,160 @@ def parse_stack_example(serialized: tf.Tensor, shard: tf.Tensor | str = "") -> d
         "hdr": hdr,
         "name": name,
     }
+
+
+# ------------------------------------------------------------------ "camera" kind
+KIND_CAMERA = "camera"
+CAMERA_IMAGES = ("hdr", "linear_clipped", "ldr_unquantized")  # float32 payloads
+CAMERA_CURVES = ("crf", "inverse_crf")  # float lists of CRF_SAMPLES values
+
+_FEATURES_CAMERA = {
+    "schema_version": tf.io.FixedLenFeature([], tf.int64),
+    "kind": tf.io.FixedLenFeature([], tf.string),
+    "name": tf.io.FixedLenFeature([], tf.string, default_value=""),
+    "height": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+    "width": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+    "ldr": tf.io.FixedLenFeature([], tf.string, default_value=""),
+    **{
+        key: tf.io.FixedLenFeature([], tf.string, default_value="")
+        for key in CAMERA_IMAGES
+    },
+    **{key: tf.io.VarLenFeature(tf.float32) for key in CAMERA_CURVES},
+    "exposure": tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+    "jpeg_quality": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+}
+
+
+def encode_camera_example(shot: dict, name: str) -> bytes:
+    """Serialises one SingleHDR camera shot as a "camera" tf.train.Example.
+
+    Args:
+        shot: the dict of `hdr_keras.ops.camera_singlehdr.singlehdr_camera`:
+            "ldr" [H, W, 3] in [0, 1] (stored as uint16 round(Z * 65535): exact for
+            8-bit values k / 255), "hdr", "linear_clipped", "ldr_unquantized"
+            [H, W, 3] (float32, stored as they are), "crf", "inverse_crf" [1024]
+            (float lists), "exposure" (float), "jpeg_quality" (int).
+        name: example name, quoted in errors.
+    """
+    images = {key: np.asarray(shot[key]) for key in ("ldr", *CAMERA_IMAGES)}
+    shape = images["ldr"].shape
+    if len(shape) != 3 or shape[-1] != 3:
+        raise ValueError(f"{name}: camera LDR must be [H, W, 3], got {shape}")
+    for key, image in images.items():
+        if image.shape != shape:
+            raise ValueError(
+                f"{name}: camera image {key!r} has shape {image.shape}, the LDR {shape}"
+            )
+        if not np.all(np.isfinite(image)) or image.min() < 0.0:
+            raise ValueError(f"{name}: camera image {key!r} has NaN/Inf or negatives")
+    for key in ("ldr", "linear_clipped", "ldr_unquantized"):
+        if images[key].max() > 1.0:
+            raise ValueError(f"{name}: camera image {key!r} exceeds 1")
+    curves = {
+        key: np.asarray(shot[key], np.float32).reshape(-1) for key in CAMERA_CURVES
+    }
+    for key, curve in curves.items():
+        if curve.size != CRF_SAMPLES or not np.all(np.isfinite(curve)):
+            raise ValueError(
+                f"{name}: {key!r} must be {CRF_SAMPLES} finite samples, got "
+                f"{curve.size}"
+            )
+    ldr = np.round(images["ldr"].astype(np.float64) * LDR_SCALE)
+    feature = {
+        "schema_version": _int(SCHEMA_VERSION),
+        "kind": _bytes(KIND_CAMERA.encode()),
+        "name": _bytes(name.encode()),
+        "height": _int(shape[0]),
+        "width": _int(shape[1]),
+        "ldr": _bytes(np.ascontiguousarray(ldr, dtype="<u2").tobytes()),
+        **{
+            key: _bytes(np.ascontiguousarray(images[key], dtype="<f4").tobytes())
+            for key in CAMERA_IMAGES
+        },
+        **{key: _floats(curves[key].tolist()) for key in CAMERA_CURVES},
+        "exposure": _floats([float(shot["exposure"])]),
+        "jpeg_quality": _int(int(shot["jpeg_quality"])),
+    }
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString()
+
+
+def parse_camera_example(serialized: tf.Tensor, shard: tf.Tensor | str = "") -> dict:
+    """Parses one serialised "camera" example.
+
+    Returns:
+        {"ldr": float32 [H, W, 3] in [0, 1], "hdr", "linear_clipped",
+        "ldr_unquantized": float32 [H, W, 3], "crf", "inverse_crf": float32 [1024],
+        "exposure": float32, "jpeg_quality": int64, "name": string}.
+
+    `shard` is quoted in every error; a record of another kind or version, or whose
+    payloads do not match the declared sizes, raises InvalidArgument.
+    """
+    features = tf.io.parse_single_example(serialized, _FEATURES_CAMERA)
+    height = tf.cast(features["height"], tf.int32)
+    width = tf.cast(features["width"], tf.int32)
+    name = features["name"]
+    payloads = {"ldr": tf.io.decode_raw(features["ldr"], tf.uint16, little_endian=True)}
+    for key in CAMERA_IMAGES:
+        payloads[key] = tf.io.decode_raw(features[key], tf.float32, little_endian=True)
+    curves = {key: tf.sparse.to_dense(features[key]) for key in CAMERA_CURVES}
+    checks = _header_checks(features, KIND_CAMERA, shard)
+    for key, values in payloads.items():
+        checks.append(
+            tf.debugging.Assert(
+                tf.equal(tf.size(values), height * width * 3),
+                [
+                    f"corrupt record: {key} payload size != height * width * 3 in "
+                    "shard",
+                    shard,
+                    "example",
+                    name,
+                ],
+            )
+        )
+    for key, values in curves.items():
+        checks.append(
+            tf.debugging.Assert(
+                tf.equal(tf.size(values), CRF_SAMPLES),
+                [
+                    f"corrupt record: {key} has not {CRF_SAMPLES} samples in shard",
+                    shard,
+                    "example",
+                    name,
+                ],
+            )
+        )
+    shape = tf.stack([height, width, 3])
+    with tf.control_dependencies(checks):
+        parsed = {key: tf.reshape(values, shape) for key, values in payloads.items()}
+        for key, values in curves.items():
+            parsed[key] = tf.reshape(values, [CRF_SAMPLES])
+    parsed["ldr"] = tf.cast(parsed["ldr"], tf.float32) / LDR_SCALE
+    parsed["exposure"] = features["exposure"]
+    parsed["jpeg_quality"] = features["jpeg_quality"]
+    parsed["name"] = name
+    return parsed
+
+
+def example_kind(serialized: bytes) -> str:
+    """The `kind` of one serialised example ("hdr", "stack", "camera", ...)."""
+    example = tf.train.Example.FromString(serialized)
+    values = example.features.feature["kind"].bytes_list.value
+    return values[0].decode() if values else ""
+
+
+def decode_hdr_example(serialized: bytes) -> tuple[str, np.ndarray]:
+    """(name, hdr float32 [H, W, 3]) of a serialised "hdr" example, in numpy (for
+    writers that turn "hdr" examples into other kinds); ValueError on another kind
+    or a payload that does not match its size."""
+    features = tf.train.Example.FromString(serialized).features.feature
+    name = features["name"].bytes_list.value[0].decode()
+    kind = features["kind"].bytes_list.value[0].decode()
+    if kind != KIND_HDR:
+        raise ValueError(f"{name}: expected an {KIND_HDR!r} example, got {kind!r}")
+    height = features["height"].int64_list.value[0]
+    width = features["width"].int64_list.value[0]
+    hdr = np.frombuffer(features["hdr"].bytes_list.value[0], dtype="<f4")
+    if hdr.size != height * width * 3:
+        raise ValueError(f"{name}: hdr payload size != height * width * 3")
+    return name, hdr.reshape(height, width, 3).astype(np.float32)

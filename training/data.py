@@ -1,7 +1,9 @@
 """Training and evaluation data of a method, by its input kind.
 
 Single-image methods read "hdr" examples and simulate the LDR input with the
-virtual camera; stack methods read "stack" examples (LDR frames, exposures, target).
+virtual camera, except SingleHDR ("liu"), which reads "camera" examples (recorded
+shots with every intermediate of its formation model); stack methods read "stack"
+examples (LDR frames, exposures, target).
 Without --data both use the cached built-in synthetic sets (`tfrecords.builtin`).
 Under a distribution strategy the training data goes through
 `distribute_datasets_from_function`: one pipeline per worker, each keeping its share
@@ -16,7 +18,7 @@ from typing import Callable
 import tensorflow as tf
 
 from hdr_keras.registry import SINGLE, MethodSpec
-from tfrecords import builtin, reader
+from tfrecords import builtin, patches, reader
 
 
 @dataclasses.dataclass
@@ -29,10 +31,47 @@ class MethodData:
     eval_pattern: str
 
 
-def builtin_patterns(spec: MethodSpec) -> tuple[str, str]:
-    """(train, eval) globs of the built-in set for the method's input kind."""
+def trains_on_aligned_patches(spec: MethodSpec) -> bool:
+    """Whether the method trains on pre-aligned patch records (Kalantari 2017:
+    `TrainConfig.training_data == "aligned_patches"`, `tfrecords.patches`)."""
+    from training.configs import CONFIGS
+
+    config = CONFIGS.get(spec.name)
+    return config is not None and config.training_data == "aligned_patches"
+
+
+# Methods trained on "camera" examples (SingleHDR's formation model with every
+# intermediate: `tfrecords.reader.camera_training_dataset`).
+CAMERA_METHODS = ("liu",)
+
+
+def trains_on_camera_shots(spec: MethodSpec) -> bool:
+    """Whether the method trains on "camera" records (SingleHDR, Liu et al. 2020):
+    batches (ldr, {"hdr", "linear_clipped", "ldr_unquantized", "inverse_crf"})."""
+    return spec.name in CAMERA_METHODS
+
+
+def single_image_evaluation(pattern: str) -> tf.data.Dataset:
+    """(ldr, hdr, name) triples of a single-image evaluation set: "hdr" records
+    through the virtual camera with fixed seeds (as for every single-image method),
+    or the recorded shots of "camera" records."""
+    if reader.pattern_kind(pattern) == "camera":
+        return reader.camera_eval_dataset(pattern)
+    return reader.single_image_eval_dataset(pattern)
+
+
+def builtin_patterns(spec: MethodSpec, train: bool = True) -> tuple[str, str]:
+    """(train, eval) globs of the built-in set for the method's input kind.
+
+    Aligned-patch methods train on the built-in stacks aligned and cut into patches
+    (written on first use unless `train` is False) and evaluate on the raw stacks.
+    """
+    if trains_on_camera_shots(spec):
+        return builtin.builtin_camera_data()
     if spec.input_kind == SINGLE:
         return builtin.builtin_single_image_data()
+    if train and trains_on_aligned_patches(spec):
+        return builtin.builtin_kalantari_patch_data()
     return builtin.builtin_stack_data()
 
 
@@ -47,13 +86,14 @@ def load(
 ) -> MethodData:
     """Builds the datasets; built-in data fills whatever is not given.
 
-    `train(start_step)` returns endless batches of the global `batch_size`; the
-    stream's seed depends on the start step, so a resumed run does not replay the
-    augmentations of its first steps.
+    `train(start_step, targets)` returns endless batches of the global `batch_size`
+    (`targets(inputs, target)`, when given, maps each batch's target: a training
+    stage's target); the stream's seed depends on the start step, so a resumed run
+    does not replay the augmentations of its first steps.
     """
     train_pattern, eval_pattern = data, eval_data
     if train_pattern is None or eval_pattern is None:
-        builtin_train, builtin_eval = builtin_patterns(spec)
+        builtin_train, builtin_eval = builtin_patterns(spec, train_pattern is None)
         train_pattern = train_pattern or builtin_train
         eval_pattern = eval_pattern or builtin_eval
     build = (
@@ -61,33 +101,50 @@ def load(
         if spec.input_kind == SINGLE
         else reader.stack_training_dataset
     )
+    if spec.input_kind != SINGLE and trains_on_aligned_patches(spec):
+        build = patches.patch_training_dataset
+    if trains_on_camera_shots(spec):
+        build = reader.camera_training_dataset
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if batch_size % replicas:
         raise ValueError(
             f"--batch_size={batch_size} must be a multiple of the {replicas} replicas"
         )
 
-    def train(start_step: int = 0):
+    def train(start_step: int = 0, targets: Callable | None = None):
         stream_seed = seed if start_step == 0 else seed * 1_000_003 + start_step
+
+        def retarget(dataset: tf.data.Dataset) -> tf.data.Dataset:
+            if targets is None:
+                return dataset
+            return dataset.map(
+                lambda inputs, target: (inputs, targets(inputs, target)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+
         if strategy is None or (
             replicas == 1
             and not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         ):
-            return build(train_pattern, batch_size, patch_size, seed=stream_seed)
+            return retarget(
+                build(train_pattern, batch_size, patch_size, seed=stream_seed)
+            )
 
         def per_pipeline(context: tf.distribute.InputContext):
-            return build(
-                train_pattern,
-                context.get_per_replica_batch_size(batch_size),
-                patch_size,
-                seed=stream_seed,
-                shard=(context.num_input_pipelines, context.input_pipeline_id),
+            return retarget(
+                build(
+                    train_pattern,
+                    context.get_per_replica_batch_size(batch_size),
+                    patch_size,
+                    seed=stream_seed,
+                    shard=(context.num_input_pipelines, context.input_pipeline_id),
+                )
             )
 
         return strategy.distribute_datasets_from_function(per_pipeline)
 
     if spec.input_kind == SINGLE:
-        evaluation = reader.single_image_eval_dataset(eval_pattern)
+        evaluation = single_image_evaluation(eval_pattern)
     else:
         evaluation = reader.stack_eval_dataset(eval_pattern)
 

@@ -13,6 +13,7 @@ Outputs in --model_dir (default runs/<method>):
   eval.json    PSNR-mu, PSNR-L, SSIM-mu of the model and of the baseline
   export/<v>/  SavedModel for TensorFlow Serving (signature per DESIGN.md)
   config.json  the flags and configuration of the run
+  history.json mean training loss of each epoch (per stage for staged methods)
 """
 
 from __future__ import annotations
@@ -69,6 +70,23 @@ flags.DEFINE_string(
     "init_from", None, "Start from this .keras file or model_dir (fine-tuning)."
 )
 flags.DEFINE_list("freeze", [], "Named parts to freeze, e.g. encoder,attention.")
+flags.DEFINE_string(
+    "real_pairs",
+    None,
+    "Folder of real LDR/HDR pairs scored after training (single-image methods; "
+    "liu finds the shared data's marcelsan_sihdr_crops by itself).",
+)
+flags.DEFINE_string(
+    "real_pairs_eilertsen",
+    None,
+    "A trained eilertsen .keras file or model_dir scored beside the model on the "
+    "real pairs.",
+)
+flags.DEFINE_string(
+    "stage",
+    None,
+    "Multi-stage methods: run only this stage (default: all stages in order).",
+)
 flags.DEFINE_enum(
     "mixed_precision",
     None,
@@ -98,7 +116,7 @@ def _resolve(config, using_builtin: bool):
 def _model_kwargs(spec) -> dict:
     kwargs = {}
     if FLAGS.vgg_weights:
-        if spec.name != "eilertsen":
+        if spec.name not in ("eilertsen", "liu"):
             raise UserError(f"--vgg_weights does not apply to method {spec.name!r}")
         kwargs["vgg_weights"] = FLAGS.vgg_weights
     return kwargs
@@ -167,20 +185,218 @@ def _fit_segments(step: int, total: int, per_epoch: int):
         yield step // per_epoch, 1, total - step
 
 
+def _stages(config, only: str | None, steps: int, using_builtin: bool):
+    """[(stage, steps)] to run: [(None, steps)] for single-stage methods."""
+    if not config.stages:
+        if only:
+            raise UserError(f"--stage: method {FLAGS.method!r} has a single stage")
+        return [(None, steps)]
+    names = [stage.name for stage in config.stages]
+    if only is None:
+        shares = config.stage_steps(steps)
+        return [(stage, shares[stage.name]) for stage in config.stages]
+    if only not in names:
+        raise UserError(
+            f"--stage={only}: method {FLAGS.method!r} has stages {', '.join(names)}"
+        )
+    stage = config.stages[names.index(only)]
+    if FLAGS.steps is None:
+        schedule = config.quick if using_builtin else config.paper
+        steps = config.stage_steps(schedule.steps)[only]
+    return [(stage, steps)]
+
+
+def _set_stage_parts(spec, model, parts: tuple[str, ...]) -> None:
+    """Makes only `parts` trainable (all when empty), then applies --freeze.
+
+    The model is recompiled by each stage, so the finetune module's "compiled
+    model" warning does not apply here.
+    """
+    import warnings
+
+    import hdr_keras
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*call model.compile.. again")
+        hdr_keras.unfreeze(model, method=spec.name)
+        if parts:
+            model.trainable = False
+            hdr_keras.unfreeze(model, parts, method=spec.name)
+        if FLAGS.freeze:
+            hdr_keras.freeze(model, FLAGS.freeze, method=spec.name)
+
+
+def _append_history(out_dir: Path, stage, first_epoch: int, losses) -> None:
+    """Adds the epochs' mean training losses to <model_dir>/history.json."""
+    path = out_dir / "history.json"
+    entries = json.loads(path.read_text()) if path.is_file() else []
+    for offset, loss in enumerate(losses):
+        entries.append(
+            {
+                "stage": None if stage is None else stage.name,
+                "epoch": first_epoch + offset,
+                "loss": float(loss),
+            }
+        )
+    path.write_text(json.dumps(entries, indent=1) + "\n")
+
+
+STAGE_WEIGHTS = "stages/{}.weights.h5"  # inference weights after each stage
+
+
+def _save_stage_weights(stage, model, out_dir: Path) -> None:
+    """Writes the weights a finished stage leaves (atomically) for later stages."""
+    import os
+
+    path = out_dir / STAGE_WEIGHTS.format(stage.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".partial-{path.name}")
+    model.save_weights(partial)
+    os.replace(partial, path)
+
+
+def _restore_earlier_stage(config, stage, model, out_dir: Path) -> None:
+    """Starts `stage` from the weights of the newest finished stage before it."""
+    names = [s.name for s in config.stages]
+    for earlier in reversed(names[: names.index(stage.name)]):
+        path = out_dir / STAGE_WEIGHTS.format(earlier)
+        if path.is_file():
+            model.load_weights(path)
+            print(f"stage {stage.name!r} starts from stage {earlier!r} ({path})")
+            return
+
+
+def _train_stage(
+    spec,
+    config,
+    stage,
+    steps: int,
+    model,
+    method_data,
+    strategy,
+    settings: dict,
+    out_dir: Path,
+    previews,
+) -> None:
+    """Compiles the loss view of one stage, restores its checkpoint and fits."""
+    import keras
+    import tensorflow as tf
+
+    from tfrecords.shards import find_corrupt_shard, list_shards
+    from training import callbacks, checkpoints, loop
+
+    suffix = () if stage is None else (stage.name,)
+    checkpoint_dir = out_dir.joinpath("checkpoints", *suffix)
+    learning_rate = settings["learning_rate"]
+    if stage is not None and stage.learning_rate and FLAGS.learning_rate is None:
+        learning_rate = stage.learning_rate
+    with strategy.scope():
+        if stage is not None:
+            # Train only this stage's parts (plus --freeze on top).
+            _set_stage_parts(spec, model, stage.train)
+        loss_model = (
+            stage.loss_model
+            if stage is not None and stage.loss_model
+            else spec.loss_model
+        )
+        train_model = loss_model(model)
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate,
+            decay_steps=settings["steps_per_epoch"],
+            decay_rate=config.decay_per_epoch,
+            staircase=True,
+        )
+        if stage is not None:
+            loss = stage.loss()
+        else:
+            loss = (
+                config.loss() if FLAGS.loss is None else type(config.loss())(FLAGS.loss)
+            )
+        train_model.compile(
+            optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
+        )
+        manager = checkpoints.manager_for(train_model, checkpoint_dir, full=model)
+        if stage is not None and manager.latest_checkpoint is None:
+            _restore_earlier_stage(config, stage, model, out_dir)
+        step = checkpoints.restore_latest(manager)
+
+    fit_callbacks = [
+        checkpoints.PeriodicCheckpoint(
+            manager, FLAGS.checkpoint_every or settings["steps_per_epoch"]
+        ),
+        callbacks.LearningRateLogger(),
+        callbacks.PreviewImages(
+            model,
+            *previews,
+            out_dir.joinpath("previews", *suffix),
+            out_dir.joinpath("logs", *suffix),
+            callbacks.PREVIEW_PEAK[spec.input_kind],
+        ),
+        keras.callbacks.TensorBoard(
+            str(out_dir.joinpath("logs", *suffix)), update_freq="epoch"
+        ),
+    ]
+    logging.info(
+        "Training %s%s for %d steps (from step %d) on %d replica(s)",
+        spec.name,
+        "" if stage is None else f" stage {stage.name}",
+        steps,
+        step,
+        strategy.num_replicas_in_sync,
+    )
+    targets = None if stage is None else stage.targets
+    per_epoch = min(settings["steps_per_epoch"], steps)
+    try:
+        for epoch, epochs, count in _fit_segments(step, steps, per_epoch):
+            if loop.needs_replicated_loop(strategy):
+                history = loop.fit_replicated(
+                    train_model,
+                    method_data.train(step, targets),
+                    strategy,
+                    initial_epoch=epoch,
+                    epochs=epoch + epochs,
+                    steps_per_epoch=count,
+                    callbacks=fit_callbacks,
+                )
+            else:
+                history = train_model.fit(
+                    method_data.train(step, targets),
+                    initial_epoch=epoch,
+                    epochs=epoch + epochs,
+                    steps_per_epoch=count,
+                    callbacks=fit_callbacks,
+                    verbose=1,
+                    shuffle=False,  # tf.data shuffles
+                ).history
+            _append_history(out_dir, stage, epoch, history["loss"])
+            step += epochs * count
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):
+            raise problem from None
+        raise
+    if stage is not None:
+        _save_stage_weights(stage, model, out_dir)
+        _set_stage_parts(spec, model, ())
+
+
 def run() -> dict:
     """Runs training, evaluation and export; returns the evaluation results."""
     # Heavy imports here so `--help` and flag errors answer at once.
     import keras
-    import tensorflow as tf
 
     import hdr_keras
     from serving.export import export_model
-    from tfrecords.shards import find_corrupt_shard, list_shards
-    from training import callbacks, checkpoints, configs, data, evaluate
+    from training import configs, data, evaluate, real_pairs
     from training import strategy as strategies
 
     try:
         spec = hdr_keras.get_method(FLAGS.method)
+        if spec.training_free:
+            raise UserError(
+                f"--method={spec.name} is training-free: it has no weights, so there "
+                "is nothing to train; run it with `python -m serving.predict "
+                f"--method={spec.name} --inputs ...` (or training.evaluate --method)"
+            )
         config = configs.get_config(FLAGS.method)
     except ValueError as error:
         raise UserError(f"--method: {error}") from None
@@ -195,6 +411,7 @@ def run() -> dict:
 
     using_builtin = FLAGS.data is None
     settings = _resolve(config, using_builtin)
+    stages = _stages(config, FLAGS.stage, settings["steps"], using_builtin)
     keras.utils.set_random_seed(FLAGS.seed)
     try:
         method_data = data.load(
@@ -222,69 +439,36 @@ def run() -> dict:
         "init_from": FLAGS.init_from,
         "freeze": FLAGS.freeze,
         "mixed_precision": FLAGS.mixed_precision,
+        "stages": {stage.name: steps for stage, steps in stages if stage is not None},
         **settings,
     }
     (out_dir / "config.json").write_text(json.dumps(run_config, indent=2) + "\n")
     logging.info("Run configuration: %s", run_config)
 
+    try:
+        pairs_dir, pairs_eilertsen = real_pairs.plan(
+            spec.name, spec.input_kind, FLAGS.real_pairs, FLAGS.real_pairs_eilertsen
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
     with strategy.scope():
         model = _build(spec, hdr_keras, keras)
-        train_model = spec.loss_model(model)
-        schedule = keras.optimizers.schedules.ExponentialDecay(
-            settings["learning_rate"],
-            decay_steps=settings["steps_per_epoch"],
-            decay_rate=config.decay_per_epoch,
-            staircase=True,
-        )
-        loss = config.loss() if FLAGS.loss is None else type(config.loss())(FLAGS.loss)
-        train_model.compile(
-            optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
-        )
-        manager = checkpoints.manager_for(train_model, out_dir / "checkpoints")
-        step = checkpoints.restore_latest(manager)
-
     preview_inputs, preview_display, preview_hdr = _first_two(method_data.evaluation)
-    fit_callbacks = [
-        checkpoints.PeriodicCheckpoint(
-            manager, FLAGS.checkpoint_every or settings["steps_per_epoch"]
-        ),
-        callbacks.LearningRateLogger(),
-        callbacks.PreviewImages(
+    for stage, stage_steps in stages:
+        if stage is not None:
+            print(f"stage {stage.name!r}: {stage_steps} steps")
+        _train_stage(
+            spec,
+            config,
+            stage,
+            stage_steps,
             model,
-            preview_inputs,
-            preview_display,
-            preview_hdr,
-            out_dir / "previews",
-            out_dir / "logs",
-            callbacks.PREVIEW_PEAK[spec.input_kind],
-        ),
-        keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq="epoch"),
-    ]
-    logging.info(
-        "Training %s for %d steps (from step %d) on %d replica(s)",
-        spec.name,
-        settings["steps"],
-        step,
-        strategy.num_replicas_in_sync,
-    )
-    try:
-        for epoch, epochs, count in _fit_segments(
-            step, settings["steps"], settings["steps_per_epoch"]
-        ):
-            train_model.fit(
-                method_data.train(step),
-                initial_epoch=epoch,
-                epochs=epoch + epochs,
-                steps_per_epoch=count,
-                callbacks=fit_callbacks,
-                verbose=1,
-                shuffle=False,  # tf.data shuffles
-            )
-            step += epochs * count
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
-        for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):
-            raise problem from None
-        raise
+            method_data,
+            strategy,
+            settings,
+            out_dir,
+            (preview_inputs, preview_display, preview_hdr),
+        )
 
     final_path = out_dir / "final.keras"
     model.save(final_path)
@@ -299,6 +483,8 @@ def run() -> dict:
         f"({method_data.eval_pattern}):"
     )
     print(evaluate.format_table(results))
+    if pairs_dir is not None:
+        real_pairs.run(spec.name, model, pairs_dir, out_dir, pairs_eilertsen)
 
     if FLAGS.export and strategies.is_chief(strategy):
         path = export_model(model, out_dir / "export", spec.input_kind)
