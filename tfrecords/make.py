@@ -110,7 +110,10 @@ flags.DEFINE_string(
     "--kind=camera: folder with emor.txt / invemor.txt for the camera curves "
     "(default: $HDR_KERAS_EMOR_DIR, else the built-in curve basis).",
 )
-flags.mark_flags_as_required(["source", "out"])
+# --source and --out are required, checked in main() rather than with absl's
+# mark_flags_as_required: its validators are global and would fail every other
+# absl program (training.main) parsed in the same Python process.
+REQUIRED_FLAGS = ("source", "out")
 
 
 def write(source: str) -> None:
@@ -198,6 +201,9 @@ def _camera_shots(source: str, records, total: int):
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    missing = [f"--{name}" for name in REQUIRED_FLAGS if not FLAGS[name].value]
+    if missing:
+        raise app.UsageError(f"{' and '.join(missing)} required")
     try:
         write(FLAGS.source)
     except (FileNotFoundError, ValueError) as error:  # ImageIOError is a ValueError

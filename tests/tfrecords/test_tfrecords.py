@@ -191,3 +191,9 @@ def test_builtin_set_is_written_once(tmp_path):
     assert not [
         p for p in tmp_path.iterdir() if p.name.startswith(".")
     ]  # no staging left
+
+
+def test_make_requires_source_and_out(tmp_path, run_make):
+    result = run_make(f"--out={tmp_path / 'x'}")
+    assert result.returncode != 0 and "--source required" in result.stderr
+    assert "Traceback" not in result.stderr
