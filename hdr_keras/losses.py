@@ -11,14 +11,28 @@ saturation (mask alpha from `highlight_mask(H)`):
 
 from __future__ import annotations
 
+import logging
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
-from hdr_keras.constants import HDRCNN_EPS, HDRCNN_TAU, LUMINANCE_WEIGHTS
+from hdr_keras.constants import (
+    HDRCNN_EPS,
+    HDRCNN_TAU,
+    LIU_CURVE_LOSS_WEIGHT,
+    LIU_HDR_MEAN,
+    LIU_LOG_GAIN,
+    LIU_PERCEPTUAL_WEIGHT,
+    LIU_TV_WEIGHT,
+    LUMINANCE_WEIGHTS,
+)
+from hdr_keras.layers.vgg_preprocess import VGGPreprocess
+from hdr_keras.models.vgg16_file import load_vgg16_notop
 from hdr_keras.ops.highlight import from_log_hdr, highlight_mask, to_log_hdr
+from hdr_keras.ops.tonemap import mu_law
 
 # Illumination blur of the authors' code: 13 taps spanning +-2 standard deviations
 # (plus half a tap), the 2-D kernel being sqrt(outer(k, k)) normalised.
@@ -131,8 +145,6 @@ class HDRCNNLoss(keras.losses.Loss):
 # tonemapper T(H) = log(1 + mu H) / log(1 + mu) (hdr_keras.ops.tonemap.mu_law):
 # L2 for Kalantari and Wu, L1 for AHDRNet. Values are linear radiance in [0, 1].
 
-from hdr_keras.ops.tonemap import mu_law  # noqa: E402  (appended section)
-
 
 def mu_law_l1(hdr_true, hdr_pred):
     """mean(|T(hdr_pred) - T(hdr_true)|) on linear HDR in [0, 1] (AHDRNet's loss)."""
@@ -209,19 +221,8 @@ class MuLawLoss(keras.losses.Loss):
 # Not reproduced: the official per-image mask that drops training images with more
 # than half of their pixels over- or under-exposed.
 
-import logging as _logging  # noqa: E402  (appended section)
-from pathlib import Path as _Path  # noqa: E402
 
-from hdr_keras.constants import (  # noqa: E402
-    LIU_CURVE_LOSS_WEIGHT,
-    LIU_HDR_MEAN,
-    LIU_LOG_GAIN,
-    LIU_PERCEPTUAL_WEIGHT,
-    LIU_TV_WEIGHT,
-)
-from hdr_keras.layers.vgg_preprocess import VGGPreprocess  # noqa: E402
-
-_liu_log = _logging.getLogger(__name__)
+_liu_log = logging.getLogger(__name__)
 VGG_PERCEPTUAL_LAYERS = ("block1_pool", "block2_pool", "block3_pool")
 
 
@@ -242,30 +243,18 @@ def total_variation_l1(images):
     return (vertical + horizontal) / count
 
 
-def vgg16_pool_features(path: str | _Path) -> keras.Model:
+def vgg16_pool_features(path: str | Path) -> keras.Model:
     """A frozen VGG16 (weights from the local Keras file `path`) mapping RGB in
     [0, 1] (Caffe-normalised inside) to its pool1, pool2 and pool3 activations.
 
     Raises FileNotFoundError / ValueError naming the file; never downloads.
     """
-    path = _Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"VGG16 weights file not found: {path}")
-    try:
-        vgg = keras.applications.VGG16(
-            include_top=False, weights=str(path), input_shape=(None, None, 3)
-        )
-    except Exception as error:  # keras raises several types for unreadable files
-        raise ValueError(
-            f"{path}: cannot load as Keras VGG16 (include_top=False) weights: {error}"
-        ) from error
+    vgg = load_vgg16_notop(path)
     outputs = [vgg.get_layer(name).output for name in VGG_PERCEPTUAL_LAYERS]
     extractor = keras.Model(vgg.input, outputs, name="vgg16_perceptual")
     extractor.trainable = False
     rgb = keras.Input((None, None, 3))
-    return keras.Model(
-        rgb, extractor(VGGPreprocess()(rgb)), name="vgg16_pool_features"
-    )
+    return keras.Model(rgb, extractor(VGGPreprocess()(rgb)), name="vgg16_pool_features")
 
 
 @keras.saving.register_keras_serializable(package="hdr_keras")

@@ -23,6 +23,7 @@ from hdr_keras.layers.initializers import AdditiveFusion, BilinearUpsampling
 from hdr_keras.layers.log_domain_transform import LogDomainTransform
 from hdr_keras.layers.padding import CropToMatch, PadToMultiple
 from hdr_keras.layers.vgg_preprocess import VGGPreprocess
+from hdr_keras.models.vgg16_file import load_vgg16_notop
 
 STRIDE = 32  # five 2x2 max-pools
 # VGG16 blocks as (number of convs, channels); layer names follow keras.applications.
@@ -170,16 +171,6 @@ def load_vgg16_weights(model: keras.Model, path: str | Path) -> None:
 
     Raises FileNotFoundError naming the file when it does not exist; never downloads.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"VGG16 weights file not found: {path}")
-    try:
-        vgg = keras.applications.VGG16(
-            include_top=False, weights=str(path), input_shape=(None, None, 3)
-        )
-    except Exception as error:  # keras raises several types for unreadable files
-        raise ValueError(
-            f"{path}: cannot load as Keras VGG16 (include_top=False) weights: {error}"
-        ) from error
+    vgg = load_vgg16_notop(path)
     for layer_name in vgg16_layer_names():
         model.get_layer(layer_name).set_weights(vgg.get_layer(layer_name).get_weights())

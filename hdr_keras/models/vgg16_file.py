@@ -1,0 +1,31 @@
+"""Keras VGG16 (no top) from a LOCAL weights file: the one place that opens one.
+
+Used by HDRCNN's and SingleHDR's encoders (`load_vgg16_weights`) and by SingleHDR's
+perceptual loss. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+
+def load_vgg16_notop(path: str | Path) -> keras.Model:
+    """`keras.applications.VGG16(include_top=False)` with the weights in `path`.
+
+    Raises:
+        FileNotFoundError: naming the file when it does not exist.
+        ValueError: naming the file when Keras cannot load it as VGG16 weights.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"VGG16 weights file not found: {path}")
+    try:
+        return keras.applications.VGG16(
+            include_top=False, weights=str(path), input_shape=(None, None, 3)
+        )
+    except Exception as error:  # keras raises several types for unreadable files
+        raise ValueError(
+            f"{path}: cannot load as Keras VGG16 (include_top=False) weights: {error}"
+        ) from error
