@@ -58,6 +58,13 @@ def _parse_args():
         choices=("bilinear", "bicubic"),
         help="re-warping inside the solver (default: estimate_flow's, bicubic)",
     )
+    parser.add_argument(
+        "--median_filter",
+        type=int,
+        default=None,
+        help="median filter of the flow after each warp (default: estimate_flow's; "
+        "0: off, Liu's behaviour)",
+    )
     return parser.parse_args()
 
 
@@ -164,7 +171,7 @@ def dis_flow(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, flo
     return flow[..., ::-1].copy(), time.perf_counter() - start
 
 
-def ours(reference, moving, jit: bool, interpolation: str | None):
+def ours(reference, moving, jit: bool, interpolation: str | None, median=None):
     """(flow, first-call s, warm-call s, warm-call CPU s) of estimate_flow."""
     from hdr_keras.ops.flow import estimate_flow
 
@@ -172,6 +179,8 @@ def ours(reference, moving, jit: bool, interpolation: str | None):
     kwargs = {"jit_compile": jit}
     if interpolation is not None:
         kwargs["interpolation"] = interpolation
+    if median is not None:
+        kwargs["median_filter"] = median
     start = time.perf_counter()
     flow = np.asarray(estimate_flow(*args, **kwargs))[0]
     first = time.perf_counter() - start
@@ -188,7 +197,8 @@ def main() -> None:
     rows, ours_times, cpu_times, dis_times = [], [], [], []
     print(
         f"pairs {args.height}x{args.width}, jit={args.jit}, "
-        f"interpolation={args.interpolation or 'default'}"
+        f"interpolation={args.interpolation or 'default'}, "
+        f"median_filter={'default' if args.median_filter is None else args.median_filter}"
     )
     print(f"{'pair':<12}{'motion px':>10}{'EPE ours':>10}{'EPE DIS':>10}{'EPE 0':>8}")
     for kind, make in (("smooth", smooth_pair), ("object", object_pair)):
@@ -196,7 +206,9 @@ def main() -> None:
             reference, moving, truth, valid = make(
                 rng, 100 + i, args.height, args.width
             )
-            flow, _, warm, cpu = ours(reference, moving, args.jit, args.interpolation)
+            flow, _, warm, cpu = ours(
+                reference, moving, args.jit, args.interpolation, args.median_filter
+            )
             cpu_times.append(cpu)
             dis, dis_time = dis_flow(reference, moving)
             ours_times.append(warm)
@@ -222,7 +234,9 @@ def main() -> None:
     )
     if args.full_size:
         reference, moving, truth, valid = smooth_pair(rng, 7, 1000, 1500)
-        flow, first, warm, cpu = ours(reference, moving, args.jit, args.interpolation)
+        flow, first, warm, cpu = ours(
+            reference, moving, args.jit, args.interpolation, args.median_filter
+        )
         dis, dis_time = dis_flow(reference, moving)
         print(
             f"1000x1500: ours first call {first:.1f} s, warm {warm:.1f} s "

@@ -108,3 +108,4 @@ FLOW_SOR_OMEGA = 1.8  # over-relaxation factor of Liu's SOR solver
 # "bilinear" (its "bicubic" branch is the alternative); bicubic is used here: it
 # cuts the end-point error by about 40 % (benchmarks/flow_accuracy.py).
 FLOW_WARP_INTERPOLATION = "bicubic"
+FLOW_MEDIAN_FILTER = 5  # median of the flow after each warp (Sun et al. 2010); 0: off

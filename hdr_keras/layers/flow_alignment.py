@@ -12,6 +12,7 @@ import keras
 from hdr_keras.constants import (
     FLOW_ALPHA,
     FLOW_INNER_ITERATIONS,
+    FLOW_MEDIAN_FILTER,
     FLOW_MIN_WIDTH,
     FLOW_OUTER_ITERATIONS,
     FLOW_RATIO,
@@ -40,6 +41,8 @@ class FlowAlignment(keras.layers.Layer):
             sor_iterations: Liu's flow parameters (defaults: Kalantari's, METHODS.md
             section 1); see `hdr_keras.ops.flow.estimate_flow`.
         gradient_constancy: include Liu's gradient features in the data term.
+        median_filter: median filter size applied to the flow after each warp
+            (0: off, Liu's behaviour).
         jit_compile: run the flow solver with XLA (faster per call on large images,
             but compiles once per pyramid level size).
         return_mask: also return the validity mask.
@@ -57,6 +60,7 @@ class FlowAlignment(keras.layers.Layer):
         inner_iterations: int = FLOW_INNER_ITERATIONS,
         sor_iterations: int = FLOW_SOR_ITERATIONS,
         gradient_constancy: bool = True,
+        median_filter: int = FLOW_MEDIAN_FILTER,
         jit_compile: bool = False,
         return_mask: bool = False,
         **kwargs,
@@ -71,6 +75,7 @@ class FlowAlignment(keras.layers.Layer):
         self.inner_iterations = int(inner_iterations)
         self.sor_iterations = int(sor_iterations)
         self.gradient_constancy = bool(gradient_constancy)
+        self.median_filter = int(median_filter)
         self.jit_compile = bool(jit_compile)
         self.return_mask = bool(return_mask)
 
@@ -84,6 +89,7 @@ class FlowAlignment(keras.layers.Layer):
             "inner_iterations": self.inner_iterations,
             "sor_iterations": self.sor_iterations,
             "gradient_constancy": self.gradient_constancy,
+            "median_filter": self.median_filter,
             "jit_compile": self.jit_compile,
         }
 

@@ -63,6 +63,7 @@ from hdr_keras.constants import (
     FLOW_RATIO,
     FLOW_SOR_ITERATIONS,
     FLOW_SOR_OMEGA,
+    FLOW_MEDIAN_FILTER,
     FLOW_WARP_INTERPOLATION,
     GAMMA,
 )
@@ -467,8 +468,39 @@ def _image_derivatives(warped, blurred_ref):
     return ix, iy, it
 
 
+def _median_filter(flow: tf.Tensor, size: int) -> tf.Tensor:
+    """Per-channel size x size median of `flow` [B, h, w, 2] (edges replicated).
+
+    Sun, Roth & Black 2010 ("Secrets of optical flow estimation"): filtering the
+    flow after each warping step removes outliers near motion boundaries.
+    """
+    radius = size // 2
+    padded = _pad_edge(_pad_edge(flow, radius, radius, 1), radius, radius, 2)
+    patches = tf.image.extract_patches(
+        padded,
+        sizes=[1, size, size, 1],
+        strides=[1, 1, 1, 1],
+        rates=[1, 1, 1, 1],
+        padding="VALID",
+    )
+    shape = tf.shape(flow)
+    patches = tf.reshape(patches, [shape[0], shape[1], shape[2], size * size, 2])
+    return tf.sort(patches, axis=3)[:, :, :, (size * size) // 2, :]
+
+
 def _refine_level(
-    level, flow, outer, sweeps, *, alpha, inner, omega, gradient, packed, interpolation
+    level,
+    flow,
+    outer,
+    sweeps,
+    *,
+    alpha,
+    inner,
+    omega,
+    gradient,
+    packed,
+    interpolation,
+    median,
 ):
     """Liu's SmoothFlowSOR on one pyramid level (reference, moving grey stacked in
     the channels of `level` [B, h, w, 2]); returns the refined flow [B, h, w, 2]."""
@@ -513,7 +545,10 @@ def _refine_level(
                 edge_y,
             )
             du, dv = solve(system, sweeps, alpha, omega)
-        return i + 1, flow + tf.concat([dv, du], axis=-1)
+        flow = flow + tf.concat([dv, du], axis=-1)
+        if median > 1:
+            flow = _median_filter(flow, median)
+        return i + 1, flow
 
     _, flow = tf.while_loop(lambda i, _: i < outer, outer_body, [0, flow])
     return flow
@@ -537,6 +572,7 @@ def _coarse_to_fine(
     gradient,
     jit_compile,
     interpolation,
+    median,
 ):
     """Liu's Coarse2FineFlow on grey_pair [B, H, W, 2] (reference, moving)."""
     shape = tf.shape(grey_pair)
@@ -545,7 +581,7 @@ def _coarse_to_fine(
     top = tf.shape(pyramid.read(levels - 1))
     refine = _refine_level_xla if jit_compile else _refine_level
     options = dict(alpha=alpha, inner=inner, omega=omega, gradient=gradient)
-    options.update(packed=not jit_compile, interpolation=interpolation)
+    options.update(packed=not jit_compile, interpolation=interpolation, median=median)
 
     def body(k, flow):
         level = pyramid.read(k)
@@ -592,6 +628,7 @@ def estimate_flow(
     omega: float = FLOW_SOR_OMEGA,
     interpolation: str = FLOW_WARP_INTERPOLATION,
     jit_compile: bool = False,
+    median_filter: int = FLOW_MEDIAN_FILTER,
 ) -> tf.Tensor:
     """Dense optical flow such that `warp(moving, flow)` matches `reference`.
 
@@ -613,6 +650,9 @@ def estimate_flow(
             (default, more accurate) or "bilinear" (Liu's default).
         jit_compile: run each pyramid level's solver with XLA (faster on large
             images; compiles once per level size).
+        median_filter: odd size of the median filter applied to the flow after
+            each warping step (Sun, Roth & Black 2010; not in Liu's code); 0 or 1
+            turns it off (Liu's behaviour).
     Returns:
         float32 [B, H, W, 2], (dy, dx) in pixels; no gradient flows through it.
     """
@@ -628,6 +668,10 @@ def estimate_flow(
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     _check_interpolation(interpolation)
+    if int(median_filter) != median_filter or (
+        median_filter > 1 and median_filter % 2 == 0
+    ):
+        raise ValueError(f"median_filter must be 0, 1 or odd, got {median_filter!r}")
     if alpha <= 0 or not 0 < omega < 2:
         raise ValueError(f"need alpha > 0 and 0 < omega < 2, got {alpha}, {omega}")
     reference = _as_image(reference, "reference")
@@ -651,6 +695,7 @@ def estimate_flow(
         gradient=bool(gradient_constancy),
         jit_compile=bool(jit_compile),
         interpolation=interpolation,
+        median=int(median_filter),
     )
 
 

@@ -213,8 +213,39 @@ def test_xla_solver_matches_the_graph_solver():
     assert _epe(graph, truth, margin=4) < 0.5
 
 
+def test_median_filter_removes_an_outlier_and_keeps_a_motion_boundary():
+    from hdr_keras.ops import flow as flow_ops
+
+    flow = np.zeros((1, 12, 12, 2), "float32")
+    flow[:, :, 6:, 1] = 3.0  # a vertical motion boundary
+    flow[0, 3, 2] = (9.0, -9.0)  # an isolated outlier
+    filtered = np.asarray(flow_ops._median_filter(tf.constant(flow), 5))
+    expected = flow.copy()
+    expected[0, 3, 2] = 0.0
+    np.testing.assert_array_equal(filtered, expected)
+
+
+def test_median_filter_helps_at_motion_boundaries():
+    """A textured square moving over a static textured background."""
+    height, width = 48, 64
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    inside = (np.abs(y - 24) < 10) & (np.abs(x - 32) < 12)
+    dy, dx = np.where(inside, 1.5, 0.0), np.where(inside, -2.0, 0.0)
+    background, sprite = _texture(y, x, 1), _texture(y, x, 2)
+    reference = np.where(inside, _texture(y + dy, x + dx, 2), background)
+    moved = (np.abs(y - 1.5 - 24) < 10) & (np.abs(x + 2.0 - 32) < 12)
+    moving = np.where(moved, sprite, background)
+    truth = np.stack([dy, dx], -1)[None].astype("float32")
+    args = (reference[None, ..., None], moving[None, ..., None])
+    with_median = _epe(estimate_flow(*args), truth, margin=4)
+    without = _epe(estimate_flow(*args, median_filter=0), truth, margin=4)
+    assert with_median < without
+
+
 def test_estimate_flow_rejects_bad_arguments():
     image = np.zeros((1, 16, 16, 3), "float32")
+    with pytest.raises(ValueError, match="median_filter"):
+        estimate_flow(image, image, median_filter=4)
     with pytest.raises(ValueError, match="ratio"):
         estimate_flow(image, image, ratio=0.99)
     with pytest.raises(ValueError, match="sor_iterations"):
