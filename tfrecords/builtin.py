@@ -205,7 +205,7 @@ class BuiltinKalantariPatchSet:
     @property
     def folder_name(self) -> str:
         return (
-            f"kalantari-patches-v1-flow-{self.num_stacks}"
+            f"kalantari-patches-v2-flow-{self.num_stacks}"  # v2: median-filtered flow
             f"-p{self.patch_size}s{self.stride}-{self.stacks.folder_name}"
         )
 
