@@ -295,7 +295,17 @@ def read_inputs(
                 "(seconds)"
             ) from None
     if len(stops) != len(paths):
-        raise ValueError(f"{len(paths)} images but {len(stops)} exposure values")
+        source = (
+            f"--exposure_file={exposure_file}"
+            if exposure_file
+            else f"--exposure_times_file={exposure_times_file}"
+            if exposure_times_file
+            else "the EXIF exposure times"
+        )
+        raise ValueError(
+            f"{len(paths)} images but {len(stops)} exposure values in {source} "
+            "(one per image, in the order of --inputs)"
+        )
     order = np.argsort(stops, kind="stable")  # the signatures expect short -> long
     if np.any(order != np.arange(len(order))):
         logger.info("frames sorted by exposure: %s", [paths[i] for i in order])

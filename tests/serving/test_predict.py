@@ -194,6 +194,8 @@ def test_backend_errors(tmp_path, helpers, capsys, arguments, message):
 
 def test_input_errors(repository, tmp_path, helpers, capsys):
     paths = write_bracket(tmp_path, helpers, frames=2)
+    times = str(tmp_path / "times.txt")
+    Path(times).write_text("0.01\n0.04\n0.16\n")
     single = ["--model", str(repository.base / "single")]
     stack = ["--model", str(repository.base / "stack")]
     cases = [
@@ -204,6 +206,11 @@ def test_input_errors(repository, tmp_path, helpers, capsys):
             ".exr or .hdr",
         ),
         (stack + ["--inputs", *paths, "--output", "x.exr"], "pass --exposure_file"),
+        (
+            stack
+            + ["--inputs", *paths, "--output", "x.exr", "--exposure_times_file", times],
+            f"2 images but 3 exposure values in --exposure_times_file={times}",
+        ),
     ]
     for arguments, message in cases:
         assert predict.main(arguments) == 2
