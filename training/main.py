@@ -88,6 +88,14 @@ flags.DEFINE_string(
     "Multi-stage methods: run only this stage (default: all stages in order).",
 )
 flags.DEFINE_enum(
+    "optimizer",
+    "adam",
+    ["adam", "sgd"],
+    "adam: the method's Adam (default). sgd: plain gradient descent at the same "
+    "learning rate and schedule; its update is linear in the gradient, so runs on "
+    "different numbers of replicas can be compared weight by weight.",
+)
+flags.DEFINE_enum(
     "mixed_precision",
     None,
     ["mixed_float16", "mixed_bfloat16"],
@@ -312,9 +320,11 @@ def _train_stage(
             loss = (
                 config.loss() if FLAGS.loss is None else type(config.loss())(FLAGS.loss)
             )
-        train_model.compile(
-            optimizer=keras.optimizers.Adam(schedule, beta_1=config.beta_1), loss=loss
-        )
+        if FLAGS.optimizer == "sgd":
+            optimizer = keras.optimizers.SGD(schedule)
+        else:
+            optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1)
+        train_model.compile(optimizer=optimizer, loss=loss)
         manager = checkpoints.manager_for(train_model, checkpoint_dir, full=model)
         if stage is not None and manager.latest_checkpoint is None:
             _restore_earlier_stage(config, stage, model, out_dir)
@@ -439,6 +449,7 @@ def run() -> dict:
         "init_from": FLAGS.init_from,
         "freeze": FLAGS.freeze,
         "mixed_precision": FLAGS.mixed_precision,
+        "optimizer": FLAGS.optimizer,
         "stages": {stage.name: steps for stage, steps in stages if stage is not None},
         **settings,
     }
