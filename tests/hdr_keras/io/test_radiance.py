@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import cv2
@@ -75,14 +74,6 @@ def test_agrees_with_opencv_where_opencv_can_read(shared_data, name):
     path = str(shared_data / name)
     reference = cv2.imread(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
     np.testing.assert_allclose(read_image(path), reference[..., ::-1], rtol=1e-6)
-
-
-def test_decoding_a_1024x768_file_is_fast(shared_data):
-    path = shared_data / "pu21" / "nancy_church.hdr"
-    read_hdr(path)  # warm the file cache
-    start = time.perf_counter()
-    read_hdr(path)
-    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize("width", [7, 8, 333])

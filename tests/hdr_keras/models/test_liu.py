@@ -120,7 +120,12 @@ def test_odd_size_pipeline_outputs(model):
     assert deq.min() >= 0 and deq.max() <= 1
     curve = np.asarray(outputs["inverse_crf"])
     assert np.all(np.diff(curve, axis=1) >= -1e-7)
-    np.testing.assert_allclose(curve[:, [0, -1]], [[0, 1]] * 2, atol=1e-5)
+    # The last sample is a cumulative sum of 1023 increments divided by their float32
+    # sum: exact to 2 * 1023 float32 roundoffs (1.2e-4); unnormalised curves are off
+    # by O(1).
+    np.testing.assert_allclose(
+        curve[:, [0, -1]], [[0, 1]] * 2, atol=2 * 1023 * np.finfo(np.float32).eps / 2
+    )
     # B is the predicted curve applied to C; A only adds to B; output >= 0.
     expected_linear = [
         np.interp(deq[i], np.linspace(0, 1, 1024), curve[i]) for i in range(2)

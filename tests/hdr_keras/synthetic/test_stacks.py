@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -168,10 +166,3 @@ def test_long_frame_saturates_and_short_frame_is_noisy(stacks):
             for i in (0, 2)
         ]
         assert relative[0] > 2.5 * relative[1], (seed, relative)
-
-
-def test_fast_enough():
-    generate_stack(11, 256, 256)  # warm the texture caches
-    start = time.perf_counter()
-    generate_stack(12, 256, 256)
-    assert time.perf_counter() - start < 1.0  # ~0.2 s typical; 1 s absorbs CI load
