@@ -59,7 +59,7 @@ def synthetic_scene(input_kind: str, height: int, width: int, frames: int):
     import tensorflow as tf
 
     from hdr_keras.ops.exposure import ev_to_time, hdr_to_ldr
-    from hdr_keras.registry import SINGLE
+    from hdr_keras.spec import SINGLE
 
     rng = np.random.default_rng(0)
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]

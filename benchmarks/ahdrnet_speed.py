@@ -91,7 +91,7 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(args.inter)
     import keras
 
-    from hdr_keras.models.ahdrnet import build_ahdrnet
+    from hdr_keras.methods.ahdrnet import build_ahdrnet
 
     keras.utils.set_random_seed(0)
     model = build_ahdrnet(num_frames=args.frames)

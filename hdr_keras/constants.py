@@ -1,4 +1,6 @@
-"""Numerical constants shared by every method; each is defined here and nowhere else."""
+"""Numerical constants shared by two or more methods (or by a method and the data
+pipeline); each is defined here and nowhere else. A constant only one method uses
+lives in that method's package (`hdr_keras.methods.<family>`)."""
 
 # mu-law tonemapper T(H) = log(1 + MU * H) / log(1 + MU) (Kalantari 2017 and successors).
 MU = 5000.0
@@ -77,7 +79,7 @@ CRF_NUM_COMPONENTS = 11  # PCA weights predicted by SingleHDR's Linearization-Ne
 EMOR_NUM_COMPONENTS = 25  # principal components in emor.txt / invemor.txt
 CRF_FAMILY_SEED = 20200614  # seed of the generated curve family (built-in basis)
 
-# SingleHDR formation model (hdr_keras/ops/camera.py `singlehdr_camera`), as the
+# SingleHDR formation model (hdr_keras/ops/camera_singlehdr.py `singlehdr_camera`), as the
 # official training code: HDR normalised to mean 0.5, exposure t = 2 ** U(-3, 3),
 # per-channel shot noise std sigma_s * Ht and read noise std sigma_c, clip, curve,
 # 8-bit quantisation, JPEG quality U{90..100}.
@@ -87,13 +89,13 @@ LIU_SHOT_NOISE_MAX = 0.08 / 6.0  # sigma_s ~ U(0, max) per channel (std = sigma_
 LIU_READ_NOISE_MAX = 0.005  # sigma_c ~ U(0, max) per channel
 LIU_JPEG_QUALITY_RANGE = (90, 100)  # inclusive
 
-# SingleHDR networks and losses (hdr_keras/models/liu.py, hdr_keras/losses.py).
-LIU_TAU = 0.88  # Hallucination-Net mask threshold of the official code (thr = 0.12)
-LIU_TAU_PAPER = 0.95  # the threshold the paper states
-LIU_LOG_GAIN = 10.0  # loss domain log(1 + 10 x) / log(1 + 10)
-LIU_CURVE_LOSS_WEIGHT = 0.1  # linearisation: L2(image) + 0.1 L2(inverse curve)
-LIU_PERCEPTUAL_WEIGHT = 0.001  # hallucination: + 0.001 VGG16 pool1-3 L1
-LIU_TV_WEIGHT = 0.1  # hallucination: + 0.1 total variation
+# SingleHDR's network and loss constants (LIU_TAU, ...) live in
+# `hdr_keras.methods.liu.constants`.
+
+# TensorLayer's BatchNormLayer defaults, used by HDRCNN's code and by SingleHDR's
+# HDRCNN-shaped Hallucination-Net.
+TENSORLAYER_BN_MOMENTUM = 0.9
+TENSORLAYER_BN_EPSILON = 1e-5
 
 # Optical flow for Kalantari's alignment (hdr_keras/ops/flow.py, METHODS.md section 1):
 # Ce Liu's coarse-to-fine variational flow with the parameters Kalantari's code uses.

@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 
 import hdr_keras  # noqa: F401  (registers the package's custom Keras objects)
-from hdr_keras.registry import SINGLE, STACK
+from hdr_keras.spec import SINGLE, STACK
 from serving.signatures import serving_functions
 
 INPUT_KINDS = (SINGLE, STACK)

@@ -46,7 +46,7 @@ import numpy as np
 from serving import tiling
 from serving.errors import ServingError
 
-# hdr_keras.registry.SINGLE / STACK, repeated so that --help imports no TensorFlow.
+# hdr_keras.spec.SINGLE / STACK, repeated so that --help imports no TensorFlow.
 SINGLE, STACK = "single", "stack"
 
 OUTPUT_EXTENSIONS = (".exr", ".hdr")

@@ -22,7 +22,7 @@ from typing import Callable
 import tensorflow as tf
 
 from hdr_keras.ops.tonemap import display_tonemap
-from hdr_keras.registry import SINGLE, STACK
+from hdr_keras.spec import SINGLE, STACK
 
 # LDR values are display-referred in [0, 1]; allow this much rounding slack.
 LDR_TOLERANCE = 1e-3

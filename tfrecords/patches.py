@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from hdr_keras.ops.stack import default_reference
 from tfrecords.augment import (
     fold_frames,
     random_crop,
@@ -148,10 +149,11 @@ def flow_aligner() -> AlignFn:
 
 
 def align_records(records: Iterable[bytes], align: AlignFn) -> Iterator[bytes]:
-    """Re-encodes "stack" examples with their frames aligned to the middle frame."""
+    """Re-encodes "stack" examples with their frames aligned to the middle frame
+    (`hdr_keras.ops.stack.default_reference`)."""
     for record in records:
         stack = decode_stack(record)
-        reference = (stack["ldr"].shape[0] - 1) // 2
+        reference = default_reference(stack["ldr"].shape[0])
         ldr = align(stack["ldr"], stack["exposure"], reference)
         yield encode_stack_example(ldr, stack["exposure"], stack["hdr"], stack["name"])
 
@@ -182,7 +184,7 @@ def patch_records(
         height, width = hdr.shape[:2]
         skip = scaled_border(height, width) if border is None else border
         origins = patch_origins(height, width, size, stride, skip)
-        reference = ldr[(ldr.shape[0] - 1) // 2]
+        reference = ldr[default_reference(ldr.shape[0])]
         chosen, fell_back = select_patches(reference, origins, size, fallback=fallback)
         stats.stacks += 1
         stats.candidates += len(origins)

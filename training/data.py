@@ -1,9 +1,10 @@
 """Training and evaluation data of a method, by its input kind.
 
-Single-image methods read "hdr" examples and simulate the LDR input with the
-virtual camera, except SingleHDR ("liu"), which reads "camera" examples (recorded
-shots with every intermediate of its formation model); stack methods read "stack"
-examples (LDR frames, exposures, target).
+The method's spec says which (`MethodSpec.training_data`): single-image methods
+read "hdr" examples and simulate the LDR input with the virtual camera, or
+"camera" examples (recorded shots with every intermediate of SingleHDR's formation
+model); stack methods read "stack" examples (LDR frames, exposures, target), whole
+or as pre-aligned patches.
 Without --data both use the cached built-in synthetic sets (`tfrecords.builtin`).
 Under a distribution strategy the training data goes through
 `distribute_datasets_from_function`: one pipeline per worker, each keeping its share
@@ -17,7 +18,7 @@ from typing import Callable
 
 import tensorflow as tf
 
-from hdr_keras.registry import SINGLE, MethodSpec
+from hdr_keras.spec import ALIGNED_PATCHES, CAMERA_SHOTS, SINGLE, MethodSpec
 from tfrecords import builtin, patches, reader
 
 
@@ -32,23 +33,16 @@ class MethodData:
 
 
 def trains_on_aligned_patches(spec: MethodSpec) -> bool:
-    """Whether the method trains on pre-aligned patch records (Kalantari 2017:
-    `TrainConfig.training_data == "aligned_patches"`, `tfrecords.patches`)."""
-    from training.configs import CONFIGS
-
-    config = CONFIGS.get(spec.name)
-    return config is not None and config.training_data == "aligned_patches"
-
-
-# Methods trained on "camera" examples (SingleHDR's formation model with every
-# intermediate: `tfrecords.reader.camera_training_dataset`).
-CAMERA_METHODS = ("liu",)
+    """Whether the method trains on pre-aligned patch records (its schedule's
+    `training_data` is ALIGNED_PATCHES, e.g. Kalantari 2017: `tfrecords.patches`)."""
+    return spec.training_data == ALIGNED_PATCHES
 
 
 def trains_on_camera_shots(spec: MethodSpec) -> bool:
-    """Whether the method trains on "camera" records (SingleHDR, Liu et al. 2020):
-    batches (ldr, {"hdr", "linear_clipped", "ldr_unquantized", "inverse_crf"})."""
-    return spec.name in CAMERA_METHODS
+    """Whether the method trains on "camera" records (its schedule's
+    `training_data` is CAMERA_SHOTS, e.g. SingleHDR): batches
+    (ldr, {"hdr", "linear_clipped", "ldr_unquantized", "inverse_crf"})."""
+    return spec.training_data == CAMERA_SHOTS
 
 
 def single_image_evaluation(pattern: str) -> tf.data.Dataset:

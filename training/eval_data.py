@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from hdr_keras.registry import SINGLE, STACK
+from hdr_keras.spec import SINGLE, STACK
 
 FORMATS = ("auto", "tfrecord", "kalantari", "pairs")
 PAIR_LDR_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")

@@ -56,7 +56,7 @@ from hdr_keras.ops.highlight import linearize_hdrcnn
 from hdr_keras.ops.merge import reference_linearized, triangle_merge
 from hdr_keras.ops.stack import default_reference
 from hdr_keras.pu21 import VARIANTS as PU21_VARIANTS
-from hdr_keras.registry import SINGLE
+from hdr_keras.spec import SINGLE
 
 # Metrics of linear HDR normalised so that the reference lies in [0, 1].
 RELATIVE_METRICS: dict[str, Callable] = {

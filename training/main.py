@@ -124,7 +124,7 @@ def _resolve(config, using_builtin: bool):
 def _model_kwargs(spec) -> dict:
     kwargs = {}
     if FLAGS.vgg_weights:
-        if spec.name not in ("eilertsen", "liu"):
+        if not spec.takes_vgg_weights:
             raise UserError(f"--vgg_weights does not apply to method {spec.name!r}")
         kwargs["vgg_weights"] = FLAGS.vgg_weights
     return kwargs
@@ -410,7 +410,7 @@ def run() -> dict:
         config = configs.get_config(FLAGS.method)
     except ValueError as error:
         raise UserError(f"--method: {error}") from None
-    if FLAGS.loss and spec.name != "eilertsen":
+    if FLAGS.loss and FLAGS.loss not in config.loss_variants:
         raise UserError(f"--loss does not apply to method {spec.name!r}")
     try:
         strategy = strategies.make_strategy(FLAGS.strategy, FLAGS.cpu_replicas)

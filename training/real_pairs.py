@@ -3,9 +3,10 @@
 The pairs are Santos et al.'s (2020) quick-evaluation crops: `crops/000N.png`
 (8-bit LDR input) and `crops/000N.exr` (the HDR reference of the same view), in
 `marcelsan_sihdr_crops/crops` of the shared test data (`shared/data/SOURCES.md`).
-`training.main` scores them after training `liu` when the folder is found
-(`--real_pairs=DIR`, else `$HDR_KERAS_TEST_DATA`, else `../shared/data` beside the
-repository), and any single-image method when `--real_pairs` is given.
+`training.main` scores them after training a method whose spec lists REAL_PAIRS in
+its `eval_extras` (SingleHDR) when the folder is found (`--real_pairs=DIR`, else
+`$HDR_KERAS_TEST_DATA`, else `../shared/data` beside the repository), and any
+single-image method when `--real_pairs` is given.
 
 Predictors, side by side on the same inputs: the trained model, HDRCNN
 (`--real_pairs_eilertsen=PATH`, a trained `eilertsen` .keras file or model_dir),
@@ -29,13 +30,18 @@ from typing import Callable
 
 import numpy as np
 
-from hdr_keras.registry import SINGLE
+from hdr_keras.ops.crop import center_crop
+from hdr_keras.registry import get_method
+from hdr_keras.spec import REAL_PAIRS, SINGLE
 from training import eval_data, evaluate
 
 PAIRS_SUBDIR = Path("marcelsan_sihdr_crops") / "crops"
 ALIGNMENT = "log"
 PAIR_METRICS = ("psnr_mu", "psnr_l", "ssim_mu", "ssim_l")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The trained model `--real_pairs_eilertsen` names, scored beside the model: the
+# flag is about this one method (HDRCNN), whatever method is trained.
+COMPARED_METHOD = "eilertsen"
 
 
 def find_real_pairs(directory: str | Path | None = None) -> Path | None:
@@ -54,12 +60,6 @@ def find_real_pairs(directory: str | Path | None = None) -> Path | None:
     return path if path.is_dir() else None
 
 
-def _center_crop(image: np.ndarray, size: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    top, left = max(0, (height - size) // 2), max(0, (width - size) // 2)
-    return image[top : top + size, left : left + size]
-
-
 def load_real_pairs(directory: str | Path, crop: int | None = None) -> list:
     """[(ldr [1, H, W, 3], hdr [1, H, W, 3], name)] of every pair in `directory`.
 
@@ -71,7 +71,7 @@ def load_real_pairs(directory: str | Path, crop: int | None = None) -> list:
     for ldr_path, hdr_path, name in eval_data.find_pairs(directory):
         ldr, hdr = eval_data.read_pair(ldr_path, hdr_path)
         if crop:
-            ldr, hdr = _center_crop(ldr, crop), _center_crop(hdr, crop)
+            ldr, hdr = center_crop(ldr, crop, crop), center_crop(hdr, crop, crop)
         examples.append((ldr[None], hdr[None], name))
     return examples
 
@@ -90,8 +90,8 @@ def evaluate_real_pairs(
 def predictors_for(name: str, model, eilertsen_model=None) -> dict[str, Callable]:
     """{name: model, "eilertsen": HDRCNN (if given), the inverse-curve baseline}."""
     predictors = {name: lambda ldr: model(ldr, training=False)}
-    if eilertsen_model is not None and name != "eilertsen":
-        predictors["eilertsen"] = lambda ldr: eilertsen_model(ldr, training=False)
+    if eilertsen_model is not None and name != COMPARED_METHOD:
+        predictors[COMPARED_METHOD] = lambda ldr: eilertsen_model(ldr, training=False)
     predictors.update(evaluate.baselines(SINGLE))
     return predictors
 
@@ -128,7 +128,8 @@ def plan(
     """(pairs folder or None, loaded eilertsen model or None) for training.main.
 
     Checked before training so that a bad flag fails at once. The folder is used
-    for `liu` when found, and for any single-image method with `--real_pairs`.
+    when found for methods whose spec lists REAL_PAIRS in `eval_extras` (SingleHDR),
+    and for any single-image method with `--real_pairs`.
     Raises ValueError (naming the flag) on a bad combination or file.
     """
     if input_kind != SINGLE:
@@ -142,7 +143,7 @@ def plan(
         folder = find_real_pairs(directory)
     except FileNotFoundError as error:
         raise ValueError(str(error)) from None
-    if directory is None and method != "liu":
+    if directory is None and REAL_PAIRS not in get_method(method).eval_extras:
         folder = None
     if eilertsen_path and folder is None:
         raise ValueError(
@@ -157,9 +158,9 @@ def plan(
             eilertsen_model = hdr_keras.load_model(eilertsen_path)
         except (FileNotFoundError, ValueError) as error:
             raise ValueError(f"--real_pairs_eilertsen: {error}") from None
-        if eilertsen_model.name != "eilertsen":
+        if eilertsen_model.name != COMPARED_METHOD:
             raise ValueError(
                 f"--real_pairs_eilertsen={eilertsen_path} holds a "
-                f"{eilertsen_model.name!r} model, not 'eilertsen'"
+                f"{eilertsen_model.name!r} model, not {COMPARED_METHOD!r}"
             )
     return folder, eilertsen_model

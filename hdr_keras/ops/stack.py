@@ -38,8 +38,21 @@ def stack_features(ldr, exposure, gamma: float = GAMMA):
     return ops.concatenate([ldr, hdr], axis=-1)
 
 
-def default_reference(num_frames: int) -> int:
-    """Index of the reference frame when none is given: the middle one, N // 2."""
+def default_reference(num_frames):
+    """Index of the reference frame when none is given: the middle one, N // 2.
+
+    The one definition, used by the model builders, the flow alignment, the
+    synthetic stacks, the patch writer, the Kalantari-folder reader, evaluation and
+    serving. For odd N (Kalantari's, Wu's and AHDRNet's three frames: frame 1) every
+    convention agrees. For even N this is the upper middle, the longer of the two
+    middle exposures: the builders, the flow alignment and serving have always used
+    it (a saved model stores its resolved reference), while only the data writers
+    used the lower middle, (N - 1) // 2, on data that is 3 frames in every dataset
+    read here. With the longer exposure, the reference's dark regions are the less
+    noisy and its clipped highlights are filled from the shorter frames, as the
+    three-frame methods fill those of their medium frame. `num_frames` may be a
+    Python int or an integer tensor (a dynamic frame count).
+    """
     return num_frames // 2
 
 

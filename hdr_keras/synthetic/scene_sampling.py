@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from hdr_keras.constants import LUMINANCE_WEIGHTS
 from hdr_keras.synthetic.textures import Color, TextureSpec
 
 
@@ -54,7 +55,7 @@ def light_color(rng, coloured: float = 0.12) -> Color:
                 1.0,
             )
         )
-    lum = 0.213 * rgb[0] + 0.715 * rgb[1] + 0.072 * rgb[2]
+    lum = sum(weight * value for weight, value in zip(LUMINANCE_WEIGHTS, rgb))
     return scaled(rgb, 1.0 / lum)
 
 

@@ -38,17 +38,13 @@ import numpy as np
 from hdr_keras.constants import GAMMA, LDR_BITS
 from hdr_keras.ops.camera import quantize
 from hdr_keras.ops.exposure import hdr_to_ldr
+from hdr_keras.ops.stack import default_reference
 from hdr_keras.synthetic.scenes import SceneSpec, render_scene, sample_scene
 
-__all__ = ["BIAS_SETS", "generate_stack", "reference_index"]
+__all__ = ["BIAS_SETS", "generate_stack"]
 
 BIAS_SETS = ((0.0, 2.0, 4.0), (0.0, 3.0, 6.0))  # Kalantari's brackets, in stops
 _STREAM = 0x5A7C  # separates the stack's random stream from sample_scene's
-
-
-def reference_index(num_frames: int) -> int:
-    """Index of the reference frame: the middle one (the lower middle for even N)."""
-    return (num_frames - 1) // 2
 
 
 def _biases(rng: np.random.Generator, num_frames: int, biases) -> np.ndarray:
@@ -141,7 +137,8 @@ def generate_stack(
     Args:
         seed: scene seed (`sample_scene(seed)`); also seeds motion, exposure, noise.
         height, width: frame size in pixels.
-        num_frames: N >= 2; frame `reference_index(N)` (the middle) is the reference.
+        num_frames: N >= 2; frame `default_reference(N)` (the middle,
+            `hdr_keras.ops.stack`) is the reference.
         biases: N strictly increasing exposure biases in stops (shifted so the first
             is 0); None draws 2- or 3-stop steps, i.e. {0, 2, 4} or {0, 3, 6} for N=3.
         gamma: camera curve Z = x ** (1 / gamma) and its inverse for linearising.
@@ -173,7 +170,7 @@ def generate_stack(
         raise ValueError(f"num_frames must be >= 2, got {num_frames}")
     rng = np.random.default_rng([int(seed), _STREAM])
     spec = sample_scene(seed)
-    ref = reference_index(num_frames)
+    ref = default_reference(num_frames)
     size = float(min(height, width))
     exposure = _biases(rng, num_frames, biases)
     times = (2.0 ** exposure.astype(np.float64)).astype(np.float32)

@@ -13,7 +13,8 @@ import pytest
 import hdr_keras
 from hdr_keras import finetune
 from hdr_keras.losses import MuLawLoss
-from hdr_keras.models import ahdrnet, eilertsen
+from hdr_keras.methods.ahdrnet import model as ahdrnet
+from hdr_keras.methods.eilertsen import model as eilertsen
 
 VGG16_NOTOP_PARAMS = 14_714_688  # keras.applications.VGG16(include_top=False)
 _BUILT: dict[str, keras.Model] = {}

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 import hdr_keras
-from hdr_keras.layers.flow_alignment import FlowAlignment
-from hdr_keras.registry import SINGLE
+from hdr_keras.methods.kalantari.flow_alignment import FlowAlignment
+from hdr_keras.spec import SINGLE
 from serving.export import export_model
 
 ODD_HEIGHT, ODD_WIDTH = 333, 517

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hdr_keras.classic import debevec, mertens
+from hdr_keras.methods.debevec import core as debevec
+from hdr_keras.methods.mertens import core as mertens
 from hdr_keras.io import read_image, write_image
 from serving import predict
 

@@ -8,11 +8,12 @@ import pytest
 import tensorflow as tf
 from absl.app import UsageError
 
+import hdr_keras
 from hdr_keras.io import write_image
 from hdr_keras.ops.camera import quantize
 from hdr_keras.ops.camera_singlehdr import SingleHDRCameraConfig, singlehdr_camera
 from hdr_keras.ops.crf import EMOR_ENV, apply_curve, builtin_basis
-from hdr_keras.registry import SINGLE, MethodSpec
+from hdr_keras.spec import SINGLE, MethodSpec
 from tfrecords import builtin, make, reader
 from tfrecords.schema import decode_hdr_example, encode_camera_example
 from tfrecords.shards import write_sharded
@@ -100,7 +101,13 @@ def test_training_batches_crop_and_flip_everything_alike(camera_shards):
 
 
 def test_liu_data_dispatch(camera_shards, tmp_path):
-    spec = MethodSpec(name="liu", builder=lambda: None, input_kind=SINGLE, paper="")
+    spec = MethodSpec(
+        name="liu",
+        builder=lambda: None,
+        input_kind=SINGLE,
+        paper="",
+        training=hdr_keras.get_method("liu").training,  # its "camera" data kind
+    )
     assert data.trains_on_camera_shots(spec)
     method_data = data.load(
         spec,

@@ -10,9 +10,9 @@ import tensorflow as tf
 from absl import flags
 
 import hdr_keras
-from hdr_keras import losses
+from hdr_keras.methods.liu import losses
 from hdr_keras.io import write_image
-from hdr_keras.models import liu
+from hdr_keras.methods.liu import model as liu
 from hdr_keras.ops.crf import builtin_basis
 from hdr_keras.synthetic.scenes import generate_scene
 from tfrecords.shards import write_sharded
@@ -191,7 +191,7 @@ def test_hallucination_loss_terms_and_missing_vgg_warning(caplog):
     t = np.log1p(10 * true) / np.log(11)
     p = np.log1p(10 * pred) / np.log(11)
     tv = (np.abs(np.diff(p, axis=1)).sum() + np.abs(np.diff(p, axis=2)).sum()) / p.size
-    with caplog.at_level("WARNING", logger="hdr_keras.losses"):
+    with caplog.at_level("WARNING", logger="hdr_keras.methods.liu.losses"):
         loss = losses.HallucinationLoss()
     assert "perceptual term" in caplog.text and "disabled" in caplog.text
     expected = np.abs(p - t).mean() + 0.1 * tv

@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from hdr_keras.io import SUPPORTED_EXTENSIONS, read_exposure_biases, read_image
+from hdr_keras.ops.stack import default_reference
 from tfrecords.schema import encode_stack_example
 
 EXPOSURE_FILE = "exposure.txt"
@@ -51,7 +52,7 @@ class KalantariScene:
     @property
     def reference(self) -> int:
         """Index of the reference (middle) frame."""
-        return (len(self.frames) - 1) // 2
+        return default_reference(len(self.frames))
 
 
 def _is_scene_file(name: str) -> bool:

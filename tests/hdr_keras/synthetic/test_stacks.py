@@ -7,7 +7,8 @@ import pytest
 
 from hdr_keras.constants import GAMMA
 from hdr_keras.synthetic.scenes import object_bounds, sample_scene
-from hdr_keras.synthetic.stacks import BIAS_SETS, generate_stack, reference_index
+from hdr_keras.ops.stack import default_reference as reference_index
+from hdr_keras.synthetic.stacks import BIAS_SETS, generate_stack
 
 SIZE = 128
 QUANT = 0.5 / 255  # 8-bit rounding error
