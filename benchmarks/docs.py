@@ -9,7 +9,8 @@ Measured figures are not typed by hand: each page holds a marked block
     ...generated...
     <!-- benchmarks:end -->
 
-that this command rewrites from the JSON, with the run's date and command.
+that this command rewrites from the JSON, with the run's date and command (the
+markers count only on lines of their own).
 - `docs/benchmarks.md` gets the whole report (`benchmarks._report.markdown`:
   machine line, one row per method, column notes).
 - `docs/methods/<page>.md` gets the rows of the methods documented there. A
@@ -39,7 +40,10 @@ from benchmarks import _report  # noqa: E402
 BEGIN = "<!-- benchmarks:begin -->"
 END = "<!-- benchmarks:end -->"
 APPENDED_HEADING = "## Measured speed and memory (`benchmarks.run`)"
-_BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+# The markers count only on lines of their own (a page may quote them inline).
+_BLOCK = re.compile(
+    "^" + re.escape(BEGIN) + r"$.*?^" + re.escape(END) + "$", re.DOTALL | re.MULTILINE
+)
 
 
 def _load_average(report: dict[str, Any]) -> str:

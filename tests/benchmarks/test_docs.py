@@ -86,12 +86,14 @@ def _report() -> dict:
 
 @pytest.fixture
 def docs(tmp_path, gen) -> Path:
-    """A docs folder: an overview page with markers, a method page with markers
-    (and stale content in them), a method page without markers."""
+    """A docs folder: an overview page with markers (and the markers quoted
+    inline, which do not count), a method page with markers and stale content in
+    them, a method page without markers."""
     root = tmp_path / "docs"
     (root / "methods").mkdir(parents=True)
     (root / "benchmarks.md").write_text(
-        f"# Benchmarks\n\nintro text\n\n{gen.BEGIN}\nold figures\n{gen.END}\n\n"
+        f"# Benchmarks\n\nintro `{gen.BEGIN}` and `{gen.END}` quoted\n\n"
+        f"{gen.BEGIN}\nold figures\n{gen.END}\n\n"
         "## After\n\nkept\n"
     )
     (root / "methods" / "kalantari.md").write_text(
@@ -114,7 +116,7 @@ def test_blocks_are_written_with_date_command_and_rows(gen, docs, tmp_path, caps
     assert "no page docs/methods/ for newmethod_x" in capsys.readouterr().err
 
     overview = (docs / "benchmarks.md").read_text()
-    assert overview.startswith("# Benchmarks\n\nintro text\n\n")
+    assert overview.startswith(f"# Benchmarks\n\nintro `{gen.BEGIN}` and `{gen.END}`")
     assert overview.endswith(f"{gen.END}\n\n## After\n\nkept\n")
     assert "old figures" not in overview
     assert f"Measured on 2031-04-05 ({CREATED}) with `{COMMAND}`" in overview
