@@ -19,7 +19,7 @@ from absl import logging
 
 import hdr_keras
 from hdr_keras.errors import UserError
-from training import callbacks, checkpoints, configs, data, evaluate, loop
+from training import callbacks, checkpoints, configs, data, evaluation, loop
 from training import real_pairs, stages
 from training import strategy as strategies
 from training.run_config import RunConfig
@@ -293,14 +293,14 @@ class Trainer:
         """Scores the model and the baselines on the held-out set; writes eval.json."""
         spec = self.spec
         predictors = {spec.name: lambda inputs: model(inputs, training=False)}
-        predictors.update(evaluate.baselines(spec.input_kind))
-        results = evaluate.evaluate(predictors, method_data.evaluation, spec.input_kind)
-        evaluate.write_json(results, out_dir / "eval.json")
+        predictors.update(evaluation.baselines(spec.input_kind))
+        results = evaluation.evaluate(predictors, method_data.evaluation, spec.input_kind)
+        evaluation.write_json(results, out_dir / "eval.json")
         print(
             f"evaluation on {len(method_data.evaluation)} held-out examples "
             f"({method_data.eval_pattern}):"
         )
-        print(evaluate.format_table(results))
+        print(evaluation.format_table(results))
         return results
 
 
