@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hdr_keras.errors import UserError
 
-class CorruptShardError(ValueError):
+
+class CorruptShardError(UserError, ValueError):
     """A TFRecord shard is truncated or corrupt. The message names the file."""

@@ -3,7 +3,7 @@
 Each method declares its optimiser, schedules (`quick` on the built-in data,
 `paper` with --data), loss(es), stages and training-data kind in its package
 (`hdr_keras.methods.<family>.spec`); this module only looks them up and passes
-training.main's --vgg_weights to the losses of methods that take VGG weights.
+the run's --vgg_weights to the losses of methods that take VGG weights.
 """
 
 from __future__ import annotations
@@ -21,26 +21,16 @@ CONFIGS: dict[str, TrainConfig] = {
 }
 
 
-def _vgg_weights_flag() -> str | None:
-    """training.main's --vgg_weights (None when no command line was parsed)."""
-    from absl import flags
-
-    values = flags.FLAGS
-    if "vgg_weights" in values and values.is_parsed():
-        return values.vgg_weights
-    return None
+def _with_vgg_weights(loss, vgg_weights: str | None):
+    """`loss` with its `vgg_weights` keyword bound."""
+    return lambda: loss(vgg_weights=vgg_weights)
 
 
-def _with_vgg_weights(loss):
-    """`loss` called with the --vgg_weights flag read when the loss is built."""
-    return lambda: loss(vgg_weights=_vgg_weights_flag())
-
-
-def get_config(method: str) -> TrainConfig:
+def get_config(method: str, vgg_weights: str | None = None) -> TrainConfig:
     """The training configuration of `method` (ValueError listing known ones).
 
     For a method whose spec `takes_vgg_weights`, the losses are called with
-    `vgg_weights=` the --vgg_weights flag.
+    `vgg_weights` (training.main's --vgg_weights: a local VGG16 file, or None).
     """
     try:
         spec = get_method(method)
@@ -56,9 +46,9 @@ def get_config(method: str) -> TrainConfig:
         return config
     return dataclasses.replace(
         config,
-        loss=_with_vgg_weights(config.loss),
+        loss=_with_vgg_weights(config.loss, vgg_weights),
         stages=tuple(
-            dataclasses.replace(stage, loss=_with_vgg_weights(stage.loss))
+            dataclasses.replace(stage, loss=_with_vgg_weights(stage.loss, vgg_weights))
             for stage in config.stages
         ),
     )

@@ -33,7 +33,7 @@ import numpy as np
 from hdr_keras.ops.crop import center_crop
 from hdr_keras.registry import get_method
 from hdr_keras.spec import REAL_PAIRS, SINGLE
-from training import eval_data, evaluate
+from training import eval_data, evaluation
 
 PAIRS_SUBDIR = Path("marcelsan_sihdr_crops") / "crops"
 ALIGNMENT = "log"
@@ -81,10 +81,10 @@ def evaluate_real_pairs(
 ) -> dict[str, dict]:
     """Scores each predictor (ldr -> linear HDR) on the pairs, aligned as documented.
 
-    Returns `training.evaluate.evaluate`'s {predictor: {"mean", "per_image"}}.
+    Returns `training.evaluation.evaluate`'s {predictor: {"mean", "per_image"}}.
     """
-    settings = evaluate.ScoreSettings(metrics=PAIR_METRICS, align_exposure=ALIGNMENT)
-    return evaluate.evaluate(predictors, examples, SINGLE, settings)
+    settings = evaluation.ScoreSettings(metrics=PAIR_METRICS, align_exposure=ALIGNMENT)
+    return evaluation.evaluate(predictors, examples, SINGLE, settings)
 
 
 def predictors_for(name: str, model, eilertsen_model=None) -> dict[str, Callable]:
@@ -92,7 +92,7 @@ def predictors_for(name: str, model, eilertsen_model=None) -> dict[str, Callable
     predictors = {name: lambda ldr: model(ldr, training=False)}
     if eilertsen_model is not None and name != COMPARED_METHOD:
         predictors[COMPARED_METHOD] = lambda ldr: eilertsen_model(ldr, training=False)
-    predictors.update(evaluate.baselines(SINGLE))
+    predictors.update(evaluation.baselines(SINGLE))
     return predictors
 
 
@@ -110,12 +110,12 @@ def run(
     results = evaluate_real_pairs(
         predictors_for(name, model, eilertsen_model), examples
     )
-    evaluate.write_json(results, Path(out_dir) / "real_pairs.json")
+    evaluation.write_json(results, Path(out_dir) / "real_pairs.json")
     print(
         f"real LDR/HDR pairs ({len(examples)} in {directory}; prediction scaled to "
         f"the reference by a log-luminance fit on unsaturated pixels):"
     )
-    print(evaluate.format_table(results))
+    print(evaluation.format_table(results))
     return results
 
 

@@ -19,11 +19,12 @@ from hdr_keras.constants import PSNR_CAP_DB
 from hdr_keras.io import read_image, write_image
 from hdr_keras.metrics import align_exposure, psnr_l, pu21_psnr
 from hdr_keras.synthetic.stacks import generate_stack
-from training import evaluate
+from hdr_keras.errors import EXIT_USER_ERROR
+from training import evaluate, evaluation
 from training.eval_data import detect_format, find_pairs, load_eval_data
 
 REPO = Path(__file__).resolve().parents[2]
-ALL = evaluate.ALL_METRICS
+ALL = evaluation.ALL_METRICS
 
 
 def _hdr(shape=(1, 24, 28, 3), seed=0):
@@ -33,17 +34,17 @@ def _hdr(shape=(1, 24, 28, 3), seed=0):
 
 # ------------------------------------------------------------------------ scoring
 def test_default_settings_keep_training_mains_three_metrics():
-    assert evaluate.ScoreSettings().metrics == ("psnr_mu", "psnr_l", "ssim_mu")
+    assert evaluation.ScoreSettings().metrics == ("psnr_mu", "psnr_l", "ssim_mu")
     reference = _hdr()
-    scores = evaluate.score(reference, reference, normalize=True)
+    scores = evaluation.score(reference, reference, normalize=True)
     assert scores == {"psnr_mu": PSNR_CAP_DB, "psnr_l": PSNR_CAP_DB, "ssim_mu": 1.0}
 
 
 def test_score_known_values_normalisation_and_pu21_mapping():
     reference = _hdr()
     prediction = reference * 1.25
-    settings = evaluate.ScoreSettings(metrics=ALL)
-    scores = evaluate.score(reference, prediction, True, settings)
+    settings = evaluation.ScoreSettings(metrics=ALL)
+    scores = evaluation.score(reference, prediction, True, settings)
     peak = reference.max()
     expected_l = float(psnr_l(reference / peak, prediction / peak)[0])
     assert scores["psnr_l"] == pytest.approx(expected_l, abs=1e-4)
@@ -51,11 +52,11 @@ def test_score_known_values_normalisation_and_pu21_mapping():
     expected_pu = float(pu21_psnr(reference * factor, prediction * factor)[0])
     assert scores["pu21_psnr"] == pytest.approx(expected_pu, abs=1e-4)
     # PU21 scores depend only on the relative image (reference peak -> 4000 cd/m^2)
-    scaled = evaluate.score(reference * 37.0, prediction * 37.0, True, settings)
+    scaled = evaluation.score(reference * 37.0, prediction * 37.0, True, settings)
     for name in ALL:
         assert scaled[name] == pytest.approx(scores[name], abs=2e-3)
     # ... and on --peak_luminance
-    dim = evaluate.score(
+    dim = evaluation.score(
         reference, prediction, True, dataclasses.replace(settings, peak_luminance=100.0)
     )
     assert dim["pu21_psnr"] != pytest.approx(scores["pu21_psnr"], abs=0.1)
@@ -64,37 +65,37 @@ def test_score_known_values_normalisation_and_pu21_mapping():
 
 def test_exposure_alignment_and_border_crop():
     reference = _hdr(seed=1)
-    settings = evaluate.ScoreSettings(metrics=ALL, align_exposure="log")
+    settings = evaluation.ScoreSettings(metrics=ALL, align_exposure="log")
     # a prediction at the wrong exposure is perfect once aligned
-    aligned = evaluate.score(reference, reference / 8.0, True, settings)
+    aligned = evaluation.score(reference, reference / 8.0, True, settings)
     assert aligned["psnr_l"] == PSNR_CAP_DB and aligned["pu21_psnr"] == PSNR_CAP_DB
     assert aligned["ssim_l"] == pytest.approx(1.0, abs=1e-5)
-    raw = evaluate.score(reference, reference / 8.0, True, evaluate.ScoreSettings(ALL))
+    raw = evaluation.score(reference, reference / 8.0, True, evaluation.ScoreSettings(ALL))
     assert raw["psnr_l"] < 30.0
     # wrong only in a 3-pixel border: perfect with --crop_border=3
     prediction = reference.copy()
     prediction[:, :3] = 0.0
     prediction[:, :, -3:] *= 5.0
-    cropped = evaluate.score(
-        reference, prediction, True, evaluate.ScoreSettings(ALL, crop_border=3)
+    cropped = evaluation.score(
+        reference, prediction, True, evaluation.ScoreSettings(ALL, crop_border=3)
     )
     assert cropped["psnr_mu"] == PSNR_CAP_DB and cropped["pu21_ssim"] == pytest.approx(
         1.0
     )
-    full = evaluate.score(reference, prediction, True, evaluate.ScoreSettings(ALL))
+    full = evaluation.score(reference, prediction, True, evaluation.ScoreSettings(ALL))
     assert full["psnr_mu"] < 40.0
 
 
 def test_score_errors_name_the_flags():
     reference = _hdr((1, 30, 40, 3))
     with pytest.raises(ValueError, match=r"--crop_border=10 leaves 10x20 .* 11x11"):
-        evaluate.score(
-            reference, reference, True, evaluate.ScoreSettings(crop_border=10)
+        evaluation.score(
+            reference, reference, True, evaluation.ScoreSettings(crop_border=10)
         )
-    psnr_only = evaluate.ScoreSettings(metrics=("psnr_l",), crop_border=10)
-    assert evaluate.score(reference, reference, True, psnr_only)["psnr_l"] == 100.0
+    psnr_only = evaluation.ScoreSettings(metrics=("psnr_l",), crop_border=10)
+    assert evaluation.score(reference, reference, True, psnr_only)["psnr_l"] == 100.0
     with pytest.raises(ValueError, match="differs from the reference"):
-        evaluate.score(reference, reference[:, :20], True)
+        evaluation.score(reference, reference[:, :20], True)
     for kwargs, flag in (
         ({"metrics": ("psnr", "ssim_l")}, "--metrics: unknown metric.*psnr;"),
         ({"crop_border": -1}, "--crop_border"),
@@ -103,7 +104,7 @@ def test_score_errors_name_the_flags():
         ({"pu21_variant": "glare"}, "--pu21_variant"),
     ):
         with pytest.raises(ValueError, match=flag):
-            evaluate.ScoreSettings(**kwargs)
+            evaluation.ScoreSettings(**kwargs)
 
 
 def test_evaluate_uses_the_input_to_align_and_writes_csv(tmp_path):
@@ -113,8 +114,8 @@ def test_evaluate_uses_the_input_to_align_and_writes_csv(tmp_path):
     # right exposure (x4) on the valid input pixels, a guess on the saturated ones
     guess = np.where(saturated, reference * 3.0, reference / 4.0)
     examples = [(ldr, reference, b"a"), (ldr, reference, "a")]
-    settings = evaluate.ScoreSettings(metrics=("psnr_l",), align_exposure="log")
-    results = evaluate.evaluate(
+    settings = evaluation.ScoreSettings(metrics=("psnr_l",), align_exposure="log")
+    results = evaluation.evaluate(
         {"guess": lambda inputs: guess}, examples, "single", settings, progress=True
     )
     per_image = results["guess"]["per_image"]
@@ -128,15 +129,15 @@ def test_evaluate_uses_the_input_to_align_and_writes_csv(tmp_path):
     peak = reference.max()
     expected = float(psnr_l(reference / peak, np.asarray(aligned) / peak)[0])
     assert per_image["a"]["psnr_l"] == pytest.approx(expected, abs=1e-4)
-    evaluate.write_csv(results, tmp_path / "out" / "s.csv")
+    evaluation.write_csv(results, tmp_path / "out" / "s.csv")
     rows = list(csv.DictReader((tmp_path / "out" / "s.csv").open()))
     assert [r["image"] for r in rows] == ["a", "a#1"]
     assert float(rows[0]["psnr_l"]) == pytest.approx(expected, abs=1e-4)
-    table = evaluate.format_table(results)
+    table = evaluation.format_table(results)
     assert "psnr_l" in table and "guess" in table
     bad = {"nan": lambda inputs: reference * np.nan}
     with pytest.raises(ValueError, match="nan: the prediction for a has NaN"):
-        evaluate.evaluate(bad, examples[:1], "single")
+        evaluation.evaluate(bad, examples[:1], "single")
 
 
 # ------------------------------------------------------------------- data sources
@@ -333,7 +334,7 @@ def test_cli_errors_name_the_flag(
     ]
     for flags, message in cases:
         code, _, err = _run_cli(capsys, *flags)
-        assert code == 2 and message in err, (flags, err)
+        assert code == EXIT_USER_ERROR and message in err, (flags, err)
     # TFRecords read as a Kalantari folder
     _, _, err = _run_cli(
         capsys,
@@ -346,7 +347,7 @@ def test_cli_errors_name_the_flag(
     code, _, err = _run_cli(
         capsys, f"--model={square_model}", f"--data={tiny_stacks}/eval-*.tfrecord"
     )
-    assert code == 2 and "eval-00000-of-00001.tfrecord" in err, err
+    assert code == EXIT_USER_ERROR and "eval-00000-of-00001.tfrecord" in err, err
     assert 'expected a "hdr" example' in err
 
 
@@ -365,7 +366,7 @@ def test_cli_module_refuses_a_trained_method_without_model(tiny_data):
         text=True,
         timeout=300,
     )
-    assert result.returncode == 2
+    assert result.returncode == EXIT_USER_ERROR
     assert "error: --method: method eilertsen needs a trained model: pass --model" in (
         result.stderr
     )
@@ -421,6 +422,6 @@ def test_cli_on_real_pairs(shared_data, square_model, tmp_path, capsys):
     assert 10.0 < float(row["psnr_mu"]) < 60.0 and 5.0 < expected_pu < 60.0
     assert 0.0 < float(row["pu21_ssim"]) < 1.0 and "ssim_l" not in row
     # the reference itself scores perfectly through the same pipeline
-    settings = evaluate.ScoreSettings(("psnr_l", "pu21_psnr"), align_exposure="log")
-    perfect = evaluate.score(hdr, hdr, True, settings, ldr)
+    settings = evaluation.ScoreSettings(("psnr_l", "pu21_psnr"), align_exposure="log")
+    perfect = evaluation.score(hdr, hdr, True, settings, ldr)
     assert perfect == {"psnr_l": PSNR_CAP_DB, "pu21_psnr": PSNR_CAP_DB}

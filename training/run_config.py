@@ -1,0 +1,76 @@
+"""The run configuration of `training.main`: every flag, once, as a frozen dataclass.
+
+`training.main.main()` builds one `RunConfig` from the command line; everything below
+(`training.trainer`, `training.stages`, data, evaluation) reads this object, never
+the flags. Programs and tests can build one directly:
+
+    from training.run_config import RunConfig
+    from training import trainer
+    trainer.run(RunConfig(method="eilertsen", steps=10, export=False))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+LOSS_VARIANTS = ("illuminance_reflectance", "masked_log_l2")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+OPTIMIZERS = ("adam", "sgd")
+MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """One training run. `None` means "the method's default" (see each flag's help).
+
+    Attributes mirror `training.main`'s flags one for one.
+    """
+
+    method: str
+    data: Optional[str] = None
+    eval_data: Optional[str] = None
+    model_dir: Optional[str] = None
+    steps: Optional[int] = None
+    steps_per_epoch: Optional[int] = None
+    batch_size: Optional[int] = None
+    patch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
+    seed: int = 0
+    vgg_weights: Optional[str] = None
+    loss: Optional[str] = None
+    export: bool = True
+    strategy: str = "auto"
+    cpu_replicas: int = 0
+    checkpoint_every: Optional[int] = None
+    init_from: Optional[str] = None
+    freeze: tuple[str, ...] = ()
+    real_pairs: Optional[str] = None
+    real_pairs_eilertsen: Optional[str] = None
+    stage: Optional[str] = None
+    optimizer: str = "adam"
+    mixed_precision: Optional[str] = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "freeze", tuple(self.freeze or ()))
+        for name, allowed in (
+            ("loss", LOSS_VARIANTS),
+            ("strategy", STRATEGIES),
+            ("optimizer", OPTIMIZERS),
+            ("mixed_precision", MIXED_PRECISION),
+        ):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(
+                    f"--{name}={value!r}: expected one of {', '.join(allowed)}"
+                )
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The flag names, in declaration order."""
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+    def output_dir(self) -> Path:
+        """--model_dir, or runs/<method>."""
+        return Path(self.model_dir or Path("runs") / self.method)
