@@ -1,9 +1,9 @@
 """What a method declares: `MethodSpec` and its training schedules.
 
-Every method package (`hdr_keras.methods.<family>`) defines its `MethodSpec`s here
-described; `hdr_keras.registry` lists them. The apps (`training/`, `tfrecords/`,
-`serving/`) dispatch on these fields only, never on a method's name, so adding a
-method touches its package, one registry line and its docs page
+Every method package (`hdr_keras.methods.<family>`) defines its `MethodSpec`(s)
+with these classes; `hdr_keras.registry` lists them. The apps (`training/`,
+`tfrecords/`, `serving/`) dispatch on these fields only, never on a method's name,
+so adding a method touches its package, one registry line and its docs page
 (`docs/adding-a-method.md`).
 """
 
