@@ -395,6 +395,7 @@ def run() -> dict:
     import keras
 
     import hdr_keras
+    from hdr_keras.inference.paths import final_model_path
     from serving.export import export_model
     from training import configs, data, evaluate, real_pairs
     from training import strategy as strategies
@@ -481,7 +482,7 @@ def run() -> dict:
             (preview_inputs, preview_display, preview_hdr),
         )
 
-    final_path = out_dir / "final.keras"
+    final_path = final_model_path(out_dir)
     model.save(final_path)
     print(f"saved {final_path}")
 

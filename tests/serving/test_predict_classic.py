@@ -136,8 +136,8 @@ def test_debevec_served_over_grpc_calibrates_inside_the_server(tmp_path):
     """The exported SavedModel does the calibration itself, behind TF Serving's API."""
     import hdr_keras
     from serving.export import export_to_repository
-    from serving.servables import model_config
-    from serving.server import ModelServer
+    from serving.server.servables import model_config
+    from serving.server.model_server import ModelServer
 
     stack = synthetic_bracket(seed=3)
     paths, stops = write_stack(tmp_path, stack, [0, 2, 4])

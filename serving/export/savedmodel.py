@@ -1,8 +1,10 @@
 """Exports a Keras model as a versioned, TF-Serving-loadable SavedModel.
 
 Layout written: `<base_path>/<version:int>/saved_model.pb` + `variables/`, with the
-signatures of `serving.signatures` (`serving_default` on float tensors,
-`serving_bytes` on encoded PNG/JPEG), outputs named `hdr` and `tonemapped`.
+signatures of `serving.export.signatures` (`serving_default` on float tensors,
+`serving_bytes` on encoded PNG/JPEG), outputs named `hdr` and `tonemapped`, and
+the metadata asset `assets.extra/hdr_keras.json` (method, input kind, output kind,
+stride, hdr-keras version: `hdr_keras.inference.metadata`) that loaders read.
 
 Exports are atomic: the SavedModel is written to a hidden sibling directory
 (`<base_path>/.tmp-<version>-<pid>-<random>`, ignored by TF Serving because its name
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import shutil
 from pathlib import Path
@@ -23,31 +24,20 @@ from pathlib import Path
 import keras
 
 import hdr_keras  # noqa: F401  (registers the package's custom Keras objects)
-from hdr_keras.registry import SINGLE, STACK
-from serving.signatures import serving_functions
+from hdr_keras.inference.backends import STACK_INPUTS, infer_input_kind
+from hdr_keras.inference.metadata import metadata_for, write_metadata
+from hdr_keras.inference.versions import list_versions
+from hdr_keras.registry import SINGLE, STACK, list_methods
+from serving.export.signatures import serving_functions
 
 INPUT_KINDS = (SINGLE, STACK)
-STACK_INPUTS = {"ldr", "exposure"}
-_VERSION_DIR = re.compile(r"[0-9]+")
 
 logger = logging.getLogger(__name__)
 
 
-def existing_versions(base_path: str | Path) -> dict[int, Path]:
-    """Version number -> folder, for every integer-named folder in `base_path`."""
-    base = Path(base_path)
-    if not base.is_dir():
-        return {}
-    return {
-        int(child.name): child
-        for child in base.iterdir()
-        if _VERSION_DIR.fullmatch(child.name) and child.is_dir()
-    }
-
-
 def next_version(base_path: str | Path) -> int:
     """One more than the largest existing integer version folder (1 when none)."""
-    return max(existing_versions(base_path), default=0) + 1
+    return max(list_versions(base_path, complete=False), default=0) + 1
 
 
 def build_archive(model: keras.Model, input_kind: str) -> keras.export.ExportArchive:
@@ -79,7 +69,7 @@ def _resolve_version(base: Path, version: int | None) -> int:
         return next_version(base)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"version must be a positive integer, got {version!r}")
-    taken = existing_versions(base)
+    taken = list_versions(base, complete=False)
     if version in taken or (base / str(version)).exists():
         where = taken.get(version, base / str(version))
         raise FileExistsError(
@@ -94,6 +84,7 @@ def export_model(
     base_path: str | Path,
     input_kind: str,
     version: int | None = None,
+    method: str | None = None,
 ) -> Path:
     """Exports `model` to `base_path/<version>/` and returns that path.
 
@@ -105,8 +96,12 @@ def export_model(
         input_kind: "single" (one LDR image) or "stack" (multi-exposure stack).
         version: integer version folder; None picks the next free one. An existing
             version raises FileExistsError and is left untouched.
+        method: the registered method the model implements, written into the
+            metadata asset with its stride and output kind; None: `model.name`
+            when it names a registered method (every builder names its model so),
+            else no method.
 
-    Signatures (see `serving.signatures`): `serving_default` and `serving_bytes`, each
+    Signatures (see `serving.export.signatures`): `serving_default` and `serving_bytes`, each
     returning {"hdr", "tonemapped"} and validating inputs at run time
     (INVALID_ARGUMENT with a readable message).
     """
@@ -114,12 +109,14 @@ def export_model(
         raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
     base = Path(base_path)
     base.mkdir(parents=True, exist_ok=True)
+    metadata = metadata_for(input_kind, method or _registered_name(model))
     version = _resolve_version(base, version)
     final = base / str(version)
     tmp = base / f".tmp-{version}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
         build_archive(model, input_kind).write_out(str(tmp), verbose=False)
+        write_metadata(tmp, metadata)
         if final.exists():  # another writer won the race since _resolve_version
             raise FileExistsError(f"version folder {final} appeared during export")
         os.rename(tmp, final)
@@ -135,33 +132,16 @@ def export_from_keras_file(
     base_path: str | Path,
     input_kind: str,
     version: int | None = None,
+    method: str | None = None,
 ) -> Path:
     """Loads a `.keras` file (without its training config) and exports it."""
     model = keras.saving.load_model(keras_path, compile=False)
-    return export_model(model, base_path, input_kind, version=version)
+    return export_model(model, base_path, input_kind, version=version, method=method)
 
 
-def infer_input_kind(model: keras.Model) -> str:
-    """ "stack" for a model taking {"ldr", "exposure"}, "single" for one rank-4 input.
-
-    Raises ValueError when the inputs fit neither serving contract.
-    """
-    inputs = getattr(model, "_inputs_struct", None)
-    if isinstance(inputs, dict):
-        if set(inputs) == STACK_INPUTS:
-            return STACK
-        raise ValueError(
-            "cannot infer the input kind: a dict-input model must take exactly "
-            f"'ldr' and 'exposure', got {sorted(inputs)}"
-        )
-    tensors = model.inputs if getattr(model, "inputs", None) else []
-    if len(tensors) == 1 and len(tensors[0].shape) == 4:
-        return SINGLE
-    shapes = [tuple(tensor.shape) for tensor in tensors]
-    raise ValueError(
-        "cannot infer the input kind from the model inputs "
-        f"{shapes or '(none: not a functional model)'}; pass --method"
-    )
+def _registered_name(model: keras.Model) -> str | None:
+    """`model.name` when it is a registered method (`hdr_keras.finetune.method_of`)."""
+    return model.name if model.name in list_methods() else None
 
 
 def export_to_repository(
@@ -171,20 +151,24 @@ def export_to_repository(
     input_kind: str | None = None,
     version: int | None = None,
     served_base: str | Path | None = None,
+    method: str | None = None,
 ) -> Path:
     """Exports `model` as `<base_path>/<name>/<version>` and refreshes the repository.
 
     Also (re)writes `<base_path>/models.config` (every model under `base_path`) and
-    `<base_path>/batching.config`, see `serving.repository`. `input_kind` None: infer
-    it from the model inputs (`infer_input_kind`). `served_base`: the repository
-    path written into models.config (default: `base_path` made absolute).
+    `<base_path>/batching.config`, see `serving.export.repository`. `input_kind`
+    None: infer it from the model inputs (`infer_input_kind`). `served_base`: the
+    repository path written into models.config (default: `base_path` made
+    absolute). `method`: as in `export_model`.
     """
-    from serving import repository
+    from serving.export import repository
 
     if not name or "/" in name or name.startswith(".") or name.isdigit():
         raise ValueError(f"invalid model name {name!r}")
     input_kind = input_kind or infer_input_kind(model)
-    path = export_model(model, Path(base_path) / name, input_kind, version=version)
+    path = export_model(
+        model, Path(base_path) / name, input_kind, version=version, method=method
+    )
     repository.write_models_config(base_path, served_base)
     repository.write_batching_config(base_path)
     return path
@@ -209,8 +193,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--method",
         default=None,
-        help="registered method name (gives the input kind); default: inferred "
-        "from the model inputs",
+        help="registered method name (gives the input kind, and the stride and "
+        "output kind written into the export's metadata); default: inferred from "
+        "the model inputs and name",
     )
     parser.add_argument(
         "--version", type=int, default=None, help="version (default: next free one)"
@@ -235,11 +220,8 @@ def main(argv: list[str] | None = None) -> Path:
         input_kind=kind,
         version=args.version,
         served_base=args.config_base_path,
+        method=args.method,
     )
     print(f"exported {kind} model {args.name!r} to {path}")
     print(f"model config: {Path(args.base_path) / 'models.config'}")
     return path
-
-
-if __name__ == "__main__":
-    main()
