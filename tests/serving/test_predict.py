@@ -220,10 +220,11 @@ def test_constants_repeated_for_a_light_help_match_the_library():
 def test_training_run_folder_is_a_model(tmp_path, helpers):
     """--model=<training model_dir> predicts with its final.keras."""
     model = helpers.tiny_single_model()
+    (tmp_path / "run").mkdir()
     model.save(tmp_path / "run" / "final.keras")
     source = tmp_path / "photo.png"
     write_image(source, helpers.random_ldr(20, 24, 3), bit_depth=16)
-    output = tmp_path / "photo.exr"
+    output = tmp_path / "out" / "photo.exr"  # photo.png beside it
     code = predict.main(
         ["--model", str(tmp_path / "run"), "--inputs", str(source)]
         + ["--output", str(output)]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hdr_keras.classic import debevec, mertens
+from hdr_keras.inference.files import predict_files
 from hdr_keras.io import read_image, write_image
 from serving import predict
 
@@ -79,7 +80,7 @@ def test_debevec_is_never_tiled(tmp_path):
     output = tmp_path / "out.exr"
     backend = predict.load_backend(method="debevec")
     assert backend.whole_image
-    predict.predict_files(backend, paths, output, exposure_file=str(stops), tile=16)
+    predict_files(backend, paths, output, exposure_file=str(stops), tile=16)
     expected = np.asarray(debevec.debevec_hdr(stack, [0.0, 2.0, 4.0]))
     np.testing.assert_allclose(read_image(output), expected, rtol=1e-3)
 
