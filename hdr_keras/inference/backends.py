@@ -65,7 +65,7 @@ def infer_input_kind(model) -> str:
 
     Raises ValueError when the inputs fit neither serving contract.
     """
-    inputs = getattr(model, "_inputs_struct", None)
+    inputs = model_inputs(model)
     if isinstance(inputs, dict):
         if set(inputs) == STACK_INPUTS:
             return STACK
@@ -81,6 +81,15 @@ def infer_input_kind(model) -> str:
         "cannot infer the input kind from the model inputs "
         f"{shapes or '(none: not a functional model)'}; pass --method"
     )
+
+
+def model_inputs(model):
+    """The input structure of a built model (`model.input`: a dict of tensors for
+    a dict-input functional model), or None when it has none yet."""
+    try:
+        return model.input
+    except (AttributeError, ValueError):  # a subclassed model never called
+        return None
 
 
 def keras_backend(model, input_kind: str | None = None, stride: int | None = None):
