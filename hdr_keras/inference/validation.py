@@ -52,6 +52,7 @@ def gate(checks: list, *tensors: tf.Tensor):
 
 
 def format_message(template: str, *values: tf.Tensor) -> tf.Tensor:
+    """`template` with its {} filled by the tensors' values (all elements)."""
     return tf.strings.format(template, values, summarize=-1)
 
 
