@@ -4,7 +4,7 @@
     python benchmarks/serving_tiled_predict.py --width=1500 --height=1000 --seam
 
 Builds the method with random weights (`hdr_keras.build_model`), runs
-`serving.tiling.tiled_predict` through the same backend as `python -m
+`hdr_keras.inference.tiling.tiled_predict` through the same backend as `python -m
 serving.predict --model=X.keras` (validated tf.function, batch of one tile), then the
 display tonemap, and prints: peak resident memory (VmHWM from /proc, or
 ru_maxrss), time per megapixel and per tile. Exits with status 1 when the peak RSS
@@ -70,8 +70,9 @@ def main(argv=None) -> int:
     import keras
 
     import hdr_keras
-    from serving import tiling
-    from serving.predict import keras_backend, tonemap_for_display
+    from hdr_keras.inference import tiling
+    from hdr_keras.inference.backends import keras_backend
+    from hdr_keras.inference.files import tonemap_for_display
 
     spec = hdr_keras.get_method(args.method)
     if spec.input_kind != "single":
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
 
 def measure_seams(backend, stride: int) -> None:
     """Tiled vs untiled on a real photo (or a synthetic one) for several settings."""
-    from serving import tiling
+    from hdr_keras.inference import tiling
 
     data = Path(
         os.environ.get(

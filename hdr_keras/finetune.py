@@ -40,9 +40,8 @@ from typing import Iterable
 
 import keras
 
+from hdr_keras.inference.paths import FINAL_MODEL
 from hdr_keras.registry import get_method, list_methods
-
-FINAL_MODEL = "final.keras"  # written by training.main into --model_dir
 
 _log = logging.getLogger(__name__)
 

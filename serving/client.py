@@ -5,7 +5,7 @@
     client.metadata("eilertsen")   # {"name", "version", "signatures": {...}}
     client.status("eilertsen")     # [{"version", "state", "error_code", "error_message"}]
 
-Failures raise `serving.errors.ServingError` with the gRPC status code (REST codes
+Failures raise `serving.server.errors.ServingError` with the gRPC status code (REST codes
 are mapped back from the HTTP status). The gRPC client raises the channel's 4 MiB
 default receive limit to `max_message_bytes` (HDR outputs are large).
 
@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from serving.errors import ServingError
+from serving.server.errors import ServingError
 
 DEFAULT_SIGNATURE = "serving_default"
 DEFAULT_MAX_MESSAGE_BYTES = 512 << 20
@@ -125,7 +125,7 @@ class GrpcClient:
     ) -> dict[str, np.ndarray]:
         from tensorflow_serving.apis import predict_pb2
 
-        from serving.tensors import from_tensor_proto, to_tensor_proto
+        from serving.server.tensors import from_tensor_proto, to_tensor_proto
 
         request = predict_pb2.PredictRequest()
         self._spec(request.model_spec, model, version, signature)
@@ -230,7 +230,7 @@ class RestClient:
         row_format: bool = False,
     ) -> dict[str, np.ndarray]:
         """Sends `inputs` columnar ("inputs") or, with `row_format`, as "instances"."""
-        from serving.tensors import parse_predict_response
+        from serving.server.tensors import parse_predict_response
 
         body: dict = {"signature_name": signature}
         if row_format:

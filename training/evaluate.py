@@ -90,16 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_path(model: str) -> str:
-    """A training model_dir means its final.keras; missing paths name --model."""
-    path = Path(model)
-    if not path.exists():
-        raise UserError(f"--model: no such file or folder: {model}")
-    if path.is_dir() and (path / "final.keras").is_file():
-        return str(path / "final.keras")
-    return model
-
-
 def _model_name(path: Path) -> str:
     """ "ahdrnet" for runs/ahdrnet, models/ahdrnet/3 or ahdrnet.keras."""
     if path.is_dir():
@@ -108,14 +98,17 @@ def _model_name(path: Path) -> str:
 
 
 def load_predictor(model: str | None, method: str | None):
-    """(name, input kind, predict(inputs) -> hdr) of --model / --method."""
-    from serving.predict import load_backend
+    """(name, input kind, predict(inputs) -> hdr) of --model / --method.
+
+    `--model` is anything `hdr_keras.inference.paths.resolve_model_path` accepts
+    (a .keras file, a training model_dir with final.keras, a SavedModel version or
+    model folder).
+    """
+    from hdr_keras.inference.backends import load_backend
 
     if not model and not method:
         raise UserError("pass --model=PATH (a trained model) or --method=NAME")
     name = method or (_model_name(Path(model)) if model else "")
-    if model:
-        model = _model_path(model)
     try:
         backend = load_backend(model=model, method=method)
     except (ValueError, OSError) as error:

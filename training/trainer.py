@@ -19,6 +19,8 @@ from absl import logging
 
 import hdr_keras
 from hdr_keras.errors import UserError
+from hdr_keras.export import export_model
+from hdr_keras.inference.paths import final_model_path
 from hdr_keras.ops.stack import default_reference
 from training import callbacks, checkpoints, configs, data, evaluation, loop
 from training import real_pairs, stages
@@ -277,16 +279,16 @@ class Trainer:
             self.train_stage(
                 stage, stage_steps, model, method_data, strategy, settings, out_dir, previews
             )
-        final_path = out_dir / "final.keras"
+        final_path = final_model_path(out_dir)
         model.save(final_path)
         print(f"saved {final_path}")
         results = self.evaluate(model, method_data, out_dir)
         if pairs_dir is not None:
             real_pairs.run(spec.name, model, pairs_dir, out_dir, pairs_eilertsen)
         if cfg.export and strategies.is_chief(strategy):
-            from serving.export import export_model
-
-            path = export_model(model, out_dir / "export", spec.input_kind)
+            path = export_model(
+                model, out_dir / "export", spec.input_kind, method=spec.name
+            )
             print(f"exported SavedModel to {path}")
         return results
 

@@ -3,6 +3,9 @@
 Fully convolutional encoder-decoders with k pooling stages need H and W divisible
 by 2**k. `PadToMultiple` pads symmetrically (mirror, edge pixel repeated) and
 centred; `CropToMatch` removes the same padding given the unpadded reference.
+`stride_padding` is the one definition of that split, shared with the tiled
+inference (`hdr_keras.inference.tiling`), which cuts its tiles from the image padded
+exactly as the network pads it.
 """
 
 from __future__ import annotations
@@ -11,8 +14,12 @@ import keras
 import tensorflow as tf
 
 
-def _padding(size, multiple: int):
-    """(before, after) padding that brings `size` to the next multiple."""
+def stride_padding(size, multiple: int):
+    """(before, after) padding that brings `size` to the next multiple of `multiple`.
+
+    Centred, the smaller half first. `size` is a Python int or a scalar integer
+    tensor (e.g. `tf.shape(x)[1]`); the result has the same type.
+    """
     total = (multiple - size % multiple) % multiple
     before = total // 2
     return before, total - before
@@ -35,8 +42,8 @@ class PadToMultiple(keras.layers.Layer):
 
     def call(self, images):
         shape = tf.shape(images)
-        top, bottom = _padding(shape[1], self.multiple)
-        left, right = _padding(shape[2], self.multiple)
+        top, bottom = stride_padding(shape[1], self.multiple)
+        left, right = stride_padding(shape[2], self.multiple)
         paddings = [[0, 0], [top, bottom], [left, right], [0, 0]]
         return tf.pad(images, paddings, mode="SYMMETRIC")
 
@@ -78,8 +85,8 @@ class CropToMatch(keras.layers.Layer):
         padded, reference = inputs
         shape = tf.shape(reference)
         height, width = shape[1], shape[2]
-        top, _ = _padding(height, self.multiple)
-        left, _ = _padding(width, self.multiple)
+        top, _ = stride_padding(height, self.multiple)
+        left, _ = stride_padding(width, self.multiple)
         return padded[:, top : top + height, left : left + width, :]
 
     def compute_output_shape(self, input_shape):

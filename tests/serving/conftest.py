@@ -1,52 +1,30 @@
 """Fixtures for the serving tests: tiny exported models and a running server.
 
-The models are small on purpose (one convolution; a weighted frame merge), so that
-every server test runs in well under a second; one test uses the real HDRCNN.
+The models are small on purpose (one convolution; a weighted frame merge, from
+`tests/hdr_keras/inference/inference_test_models.py`), so that every server test
+runs in well under a second; one test uses the real HDRCNN.
 Servers bind 127.0.0.1 on ports picked by the OS (port 0) and are always stopped.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras import layers, ops
 
 from serving.export import export_to_repository
-from serving.servables import model_config
-from serving.server import ModelServer
+from serving.server.model_server import ModelServer
+from serving.server.servables import model_config
 
-
-@keras.saving.register_keras_serializable(package="hdr_keras_serving_tests")
-class ServingTestFrameMerge(layers.Layer):
-    """Test-only stack merge: frames linearised and weighted by 2 ** -exposure."""
-
-    def call(self, ldr, exposure):
-        weights = ops.power(2.0, -exposure)[:, :, None, None, None]
-        return ops.sum(ops.power(ldr, 2.2) * weights, axis=1) / ops.sum(weights, axis=1)
-
-
-def tiny_single_model(seed: int = 1) -> keras.Model:
-    keras.utils.set_random_seed(seed)
-    ldr = keras.Input((None, None, 3), name="ldr")
-    hdr = layers.Conv2D(3, 3, padding="same", activation="softplus")(ldr)
-    return keras.Model(ldr, hdr, name="tiny_single")
-
-
-def tiny_stack_model(seed: int = 2) -> keras.Model:
-    keras.utils.set_random_seed(seed)
-    ldr = keras.Input((None, None, None, 3), name="ldr")
-    exposure = keras.Input((None,), name="exposure")
-    merged = ServingTestFrameMerge()(ldr, exposure)
-    hdr = layers.Conv2D(3, 1, activation="softplus")(merged)
-    return keras.Model({"ldr": ldr, "exposure": exposure}, hdr, name="tiny_stack")
-
-
-def random_ldr(*shape, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(0.0, 1.0, shape).astype(np.float32)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hdr_keras" / "inference"))
+from inference_test_models import (  # noqa: E402
+    helpers as _helpers,
+    tiny_single_model,
+    tiny_stack_model,
+)
 
 
 class Repository:
@@ -113,11 +91,5 @@ def rest_url(server) -> str:
 @pytest.fixture(scope="session")
 def helpers():
     """Model builders and data helpers for the test modules (conftest is not
-    importable under pytest's importlib import mode)."""
-    import types
-
-    return types.SimpleNamespace(
-        tiny_single_model=tiny_single_model,
-        tiny_stack_model=tiny_stack_model,
-        random_ldr=random_ldr,
-    )
+    importable under pytest's importlib import mode): `inference_test_models`."""
+    return _helpers()

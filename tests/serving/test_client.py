@@ -10,7 +10,7 @@ import pytest
 
 from serving import client as client_module
 from serving.client import GrpcClient, RestClient
-from serving.errors import ServingError
+from serving.server.errors import ServingError
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
-"""serving.predict and serving.exposures: files in, HDR + PNG out, every backend."""
+"""serving.predict: files in, HDR + PNG out, every backend."""
 
 from __future__ import annotations
 
 import shutil
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hdr_keras.io import read_image, write_image
-from serving import exposures, predict
+from hdr_keras.inference.backends import saved_model_backend
+from hdr_keras.inference.files import read_inputs
+from serving import predict
 
 
 def write_bracket(folder: Path, helpers, frames: int = 3, size=(40, 52)) -> list[str]:
@@ -20,57 +21,6 @@ def write_bracket(folder: Path, helpers, frames: int = 3, size=(40, 52)) -> list
         write_image(path, helpers.random_ldr(*size, 3, seed=index))
         paths.append(str(path))
     return paths
-
-
-def test_stops_from_times_and_files(tmp_path):
-    from hdr_keras.io import read_exposure_times
-
-    times = tmp_path / "times.txt"
-    times.write_text("1/250\n1/60  # middle\n1/15\n")
-    stops = exposures.stops_from_times(read_exposure_times(times))
-    np.testing.assert_allclose(
-        stops, np.log2(np.array([1, 250 / 60, 250 / 15])), rtol=1e-6
-    )
-    assert stops[0] == 0
-    np.testing.assert_allclose(exposures.relative_stops([2, 0, 4]), [2, 0, 4])
-    np.testing.assert_allclose(exposures.relative_stops([-2, 0, 2]), [0, 2, 4])
-    with pytest.raises(ValueError):
-        exposures.stops_from_times([0.0, 1.0])
-
-
-def test_exif_exposure_time_of_real_jpegs(shared_data):
-    folder = shared_data / "colour_hdri_tests" / "frobisher_001"
-    paths = sorted(folder.glob("IMG_26*.jpg"))
-    assert [exposures.exif_exposure_time(p) for p in paths] == [0.125, 1.0, 8.0]
-    np.testing.assert_allclose(exposures.exposures_from_exif(paths), [0, 3, 6])
-
-
-def tiff_with_exposure(order: str, numerator: int, denominator: int) -> bytes:
-    """A minimal TIFF/EXIF block: IFD0 -> Exif IFD -> ExposureTime (RATIONAL)."""
-    mark = b"II" if order == "<" else b"MM"
-    header = mark + struct.pack(order + "HI", 42, 8)
-    ifd0 = struct.pack(order + "H", 1) + struct.pack(order + "HHII", 0x8769, 4, 1, 26)
-    ifd0 += struct.pack(order + "I", 0)
-    exif = struct.pack(order + "H", 1) + struct.pack(order + "HHII", 0x829A, 5, 1, 44)
-    exif += struct.pack(order + "I", 0)
-    return header + ifd0 + exif + struct.pack(order + "II", numerator, denominator)
-
-
-@pytest.mark.parametrize("order", ["<", ">"])
-def test_exif_parser_on_built_jpeg(tmp_path, order):
-    block = b"Exif\0\0" + tiff_with_exposure(order, 1, 250)
-    jpeg = b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block
-    jpeg += b"\xff\xda\x00\x02" + b"\x00" * 16 + b"\xff\xd9"
-    path = tmp_path / "frame.jpg"
-    path.write_bytes(jpeg)
-    assert exposures.exif_exposure_time(path) == pytest.approx(1 / 250)
-
-
-def test_exif_missing_is_a_clear_error(tmp_path, helpers):
-    path = tmp_path / "plain.jpg"
-    write_image(path, helpers.random_ldr(8, 8, 3))
-    with pytest.raises(exposures.ExifError, match="plain.jpg"):
-        exposures.exif_exposure_time(path)
 
 
 def test_keras_file_single_image_with_tiles(tmp_path, helpers):
@@ -164,8 +114,8 @@ def test_stack_exposures_from_exif(repository, shared_data, tmp_path):
     paths = []
     for path in sorted(folder.glob("IMG_26*.jpg")):
         paths.append(str(shutil.copy(path, tmp_path / path.name)))
-    backend = predict.saved_model_backend(repository.base / "stack")
-    ldr, stops = predict.read_inputs(paths, backend.input_kind)
+    backend = saved_model_backend(repository.base / "stack")
+    ldr, stops = read_inputs(paths, backend.input_kind)
     assert ldr.shape == (3, 426, 640, 3)
     np.testing.assert_allclose(stops, [0, 3, 6])
 
@@ -221,7 +171,7 @@ def test_bracket_is_sorted_by_exposure(tmp_path, helpers):
     paths = write_bracket(tmp_path, helpers)
     stops_file = tmp_path / "stops.txt"
     stops_file.write_text("4\n0\n2\n")
-    ldr, stops = predict.read_inputs(paths, "stack", exposure_file=str(stops_file))
+    ldr, stops = read_inputs(paths, "stack", exposure_file=str(stops_file))
     np.testing.assert_allclose(stops, [0, 2, 4])
     expected = np.stack([read_image(paths[i]) for i in (1, 2, 0)])
     np.testing.assert_array_equal(ldr, expected)
@@ -257,3 +207,28 @@ def test_homography_alignment_at_prediction_time(repository, tmp_path, capsys):
     with pytest.raises(SystemExit):  # argparse rejects an unknown choice
         predict.main(common + ["--align", "sideways"])
     assert "invalid choice: 'sideways'" in capsys.readouterr().err
+
+
+def test_constants_repeated_for_a_light_help_match_the_library():
+    from hdr_keras.inference.files import ALIGN_CHOICES
+    from hdr_keras.spec import SINGLE, STACK
+
+    assert (predict.SINGLE, predict.STACK) == (SINGLE, STACK)
+    assert predict.ALIGN_CHOICES == ALIGN_CHOICES
+
+
+def test_training_run_folder_is_a_model(tmp_path, helpers):
+    """--model=<training model_dir> predicts with its final.keras."""
+    model = helpers.tiny_single_model()
+    (tmp_path / "run").mkdir()
+    model.save(tmp_path / "run" / "final.keras")
+    source = tmp_path / "photo.png"
+    write_image(source, helpers.random_ldr(20, 24, 3), bit_depth=16)
+    output = tmp_path / "out" / "photo.exr"  # photo.png beside it
+    code = predict.main(
+        ["--model", str(tmp_path / "run"), "--inputs", str(source)]
+        + ["--output", str(output)]
+    )
+    assert code == 0
+    expected = model(read_image(source)[None]).numpy()[0]
+    np.testing.assert_allclose(read_image(output), expected, rtol=1e-4, atol=1e-5)

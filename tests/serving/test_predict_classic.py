@@ -9,6 +9,7 @@ import pytest
 
 from hdr_keras.methods.debevec import core as debevec
 from hdr_keras.methods.mertens import core as mertens
+from hdr_keras.inference.files import predict_files
 from hdr_keras.io import read_image, write_image
 from serving import predict
 
@@ -80,7 +81,7 @@ def test_debevec_is_never_tiled(tmp_path):
     output = tmp_path / "out.exr"
     backend = predict.load_backend(method="debevec")
     assert backend.whole_image
-    predict.predict_files(backend, paths, output, exposure_file=str(stops), tile=16)
+    predict_files(backend, paths, output, exposure_file=str(stops), tile=16)
     expected = np.asarray(debevec.debevec_hdr(stack, [0.0, 2.0, 4.0]))
     np.testing.assert_allclose(read_image(output), expected, rtol=1e-3)
 
@@ -137,8 +138,8 @@ def test_debevec_served_over_grpc_calibrates_inside_the_server(tmp_path):
     """The exported SavedModel does the calibration itself, behind TF Serving's API."""
     import hdr_keras
     from serving.export import export_to_repository
-    from serving.servables import model_config
-    from serving.server import ModelServer
+    from serving.server.servables import model_config
+    from serving.server.model_server import ModelServer
 
     stack = synthetic_bracket(seed=3)
     paths, stops = write_stack(tmp_path, stack, [0, 2, 4])

@@ -27,6 +27,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from hdr_keras.layers.padding import stride_padding
+
 # Weight floor: every covered pixel keeps a positive total weight.
 _EPSILON = 1e-6
 DEFAULT_TILE = 512
@@ -93,13 +95,6 @@ def iter_tiles(
     for top, tile_height in tile_layout(height, tile, overlap, stride):
         for left, tile_width in tile_layout(width, tile, overlap, stride):
             yield top, left, tile_height, tile_width
-
-
-def stride_padding(size: int, stride: int) -> tuple[int, int]:
-    """(before, after) padding to the next multiple of `stride`, split like
-    `hdr_keras.layers.padding.PadToMultiple` (centred, the smaller half first)."""
-    total = (stride - size % stride) % stride
-    return total // 2, total - total // 2
 
 
 def _symmetric_indices(start: int, stop: int, before: int, size: int) -> np.ndarray:
@@ -209,6 +204,7 @@ def seam_error(tiled: np.ndarray, full: np.ndarray) -> dict[str, float]:
 def tile_count(
     height: int, width: int, tile: int, overlap: int, stride: int = 1
 ) -> int:
+    """Tiles in the layout over an image of height x width (`tile_layout` per axis)."""
     return len(tile_layout(height, tile, overlap, stride)) * len(
         tile_layout(width, tile, overlap, stride)
     )

@@ -1,4 +1,4 @@
-"""serving.tiling: tile layout, blending weights, tiled == untiled inference."""
+"""hdr_keras.inference.tiling: tile layout, blending weights, tiled == untiled inference."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from serving import tiling
+from hdr_keras.inference import tiling
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_eilertsen_random_weights_tiled_matches_untiled():
     an overlap of 64 keeps most of the field inside each tile.
     """
     import hdr_keras
-    from serving.predict import keras_backend
+    from hdr_keras.inference.backends import keras_backend
 
     keras.utils.set_random_seed(0)
     backend = keras_backend(hdr_keras.build_model("eilertsen"))

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from serving.errors import invalid_argument
+from serving.server.errors import invalid_argument
 
 ROW, COLUMNAR = "row", "columnar"
 

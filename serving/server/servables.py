@@ -1,7 +1,7 @@
 """The serving core: loads SavedModel versions, polls for new ones, runs signatures.
 
 `ModelManager` plays the part of tensorflow_model_server's ServerCore for the
-development server in `serving.server`:
+development server in `serving.server.model_server`:
 
 - Each model has a name, a base path `<base>/<version:int>/saved_model.pb` and a
   version policy (`latest { num_versions: n }`, default n = 1, `all`, or
@@ -12,7 +12,7 @@ development server in `serving.server`:
   (availability preserving). A failed load is retried on later polls, up to
   `max_num_load_retries` times, and reported by `status()`.
 - `predict()` checks the request against the signature (names, dtypes) and runs it;
-  the signatures validate shapes and values themselves (`serving.signatures`).
+  the signatures validate shapes and values themselves (`hdr_keras.export.signatures`).
   Every failure is a `ServingError` with the gRPC code TF Serving would send.
 """
 
@@ -32,10 +32,10 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving.errors import ServingError, invalid_argument, not_found
+from hdr_keras.inference.versions import list_versions
+from serving.server.errors import ServingError, invalid_argument, not_found
 
 DEFAULT_SIGNATURE = "serving_default"
-_VERSION_DIR = re.compile(r"[0-9]+")
 State = get_model_status_pb2.ModelVersionStatus.State
 
 logger = logging.getLogger(__name__)
@@ -55,21 +55,6 @@ def model_config(
     elif policy.get("latest"):
         config.model_version_policy.latest.num_versions = int(policy["latest"])
     return config
-
-
-def discover_versions(base_path: str | Path) -> dict[int, Path]:
-    """Version -> folder for integer folders of `base_path` holding saved_model.pb.
-
-    A folder still being written (no saved_model.pb yet) is skipped until complete.
-    """
-    base = Path(base_path)
-    if not base.is_dir():
-        return {}
-    return {
-        int(child.name): child
-        for child in base.iterdir()
-        if _VERSION_DIR.fullmatch(child.name) and (child / "saved_model.pb").is_file()
-    }
 
 
 def aspired_versions(config, available: Iterable[int]) -> set[int]:
@@ -204,8 +189,8 @@ class ModelManager:
     """Loads, polls and serves the models of a model_config_list.
 
     Args:
-        configs: ModelConfig protos (`serving.repository.read_models_config`, or
-            `model_config(name, base_path)`).
+        configs: ModelConfig protos (`serving.export.repository.read_models_config`,
+            or `model_config(name, base_path)`).
         max_num_load_retries: extra load attempts of a failing version.
     """
 
@@ -246,7 +231,8 @@ class ModelManager:
 
     def _poll_model(self, config) -> None:
         name = config.name
-        found = discover_versions(config.base_path)
+        # A folder still being written (no saved_model.pb yet) is skipped until complete.
+        found = list_versions(config.base_path)
         aspired = aspired_versions(config, found)
         with self._lock:
             loaded = dict(self._loaded.get(name, {}))

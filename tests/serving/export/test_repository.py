@@ -8,7 +8,8 @@ import keras
 import pytest
 from tensorflow_serving.config import model_server_config_pb2
 
-from serving import export, repository
+from serving import export
+from serving.export import repository
 
 
 def test_export_cli_writes_versions_and_configs(tmp_path, helpers, capsys):

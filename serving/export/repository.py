@@ -17,7 +17,6 @@ for tensorflow_model_server. Files are replaced atomically.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import Iterable
@@ -26,9 +25,10 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf import text_format, wrappers_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from hdr_keras.inference.versions import list_versions
+
 MODELS_CONFIG = "models.config"
 BATCHING_CONFIG = "batching.config"
-_VERSION_DIR = re.compile(r"[0-9]+")
 
 # HDR images are large (a 512x512 tile is 3 MiB in, 6 MiB out, and the networks
 # hold hundreds of MiB of activations per image on CPU), so batches stay small; a
@@ -63,10 +63,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def has_versions(model_dir: Path) -> bool:
     """True when `model_dir` holds an integer version folder with a SavedModel."""
-    return model_dir.is_dir() and any(
-        _VERSION_DIR.fullmatch(child.name) and (child / "saved_model.pb").is_file()
-        for child in model_dir.iterdir()
-    )
+    return bool(list_versions(model_dir))
 
 
 def list_models(base: str | Path) -> list[str]:

@@ -27,12 +27,12 @@ from tensorflow_serving.apis import (
 )
 
 from serving.client import GrpcClient
-from serving.errors import ServingError
+from serving.server.errors import ServingError
 from serving.export import export_model
-from serving.servables import model_config
-from serving.server import ModelServer
+from serving.server.servables import model_config
+from serving.server.model_server import ModelServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 60.0
 
 

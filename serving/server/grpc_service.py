@@ -20,9 +20,9 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from serving.errors import ServingError, invalid_argument
-from serving.servables import DEFAULT_SIGNATURE, ModelManager, Servable
-from serving.tensors import from_tensor_proto, to_tensor_proto
+from serving.server.errors import ServingError, invalid_argument
+from serving.server.servables import DEFAULT_SIGNATURE, ModelManager, Servable
+from serving.server.tensors import from_tensor_proto, to_tensor_proto
 
 SIGNATURE_DEF_FIELD = "signature_def"
 

@@ -13,8 +13,8 @@ same SavedModels so clients, tests and the predict CLI run anywhere:
   official `tensorflow_serving.apis` stubs; a thread pool serves calls concurrently;
   messages above `--grpc_max_message_size` are rejected by gRPC with
   RESOURCE_EXHAUSTED.
-- REST (`--rest_api_port`, 0 = off): `serving.rest`.
-- Versions: `serving.servables.ModelManager`; the base paths are polled every
+- REST (`--rest_api_port`, 0 = off): `serving.server.rest`.
+- Versions: `serving.server.servables.ModelManager`; the base paths are polled every
   `--file_system_poll_wait_seconds`, so a newly exported version is served without
   a restart (latest version by default; others via model_spec.version).
 
@@ -37,8 +37,9 @@ from typing import Iterable, Sequence
 
 import grpc
 
-from serving import grpc_service, repository, rest
-from serving.servables import ModelManager, model_config
+from serving.export import repository
+from serving.server import grpc_service, rest
+from serving.server.servables import ModelManager, model_config
 
 INT32_MAX = (1 << 31) - 1
 
@@ -67,7 +68,7 @@ class ModelServer:
     """gRPC + REST servers and the version poller over one `ModelManager`.
 
     Args:
-        configs: ModelConfig protos (see `serving.servables.model_config`).
+        configs: ModelConfig protos (see `serving.server.servables.model_config`).
         port: gRPC port (0: pick a free one; read `grpc_port` after `start()`).
         rest_api_port: REST port (0: no REST server; None: pick a free one).
         host: interface to bind.

@@ -5,13 +5,13 @@ case-insensitively in the path prefix, like its `(?i)/v1/...` patterns):
 
 - `POST /v1/models/NAME[/versions/V]:predict` with `{"signature_name": ...,
   "instances": ...}` (row) or `{"inputs": ...}` (columnar); answers
-  `{"predictions": ...}` or `{"outputs": ...}` (`serving.tensors`).
+  `{"predictions": ...}` or `{"outputs": ...}` (`serving.server.tensors`).
 - `GET /v1/models/NAME[/versions/V]`: GetModelStatusResponse as JSON.
 - `GET /v1/models/NAME[/versions/V]/metadata`: {"model_spec", "metadata":
   {"signature_def": SignatureDefMap as JSON}}.
 
 Errors answer `{"error": "<message>"}` with TF Serving's HTTP status for the gRPC
-code (`serving.errors.HTTP_STATUS`): 400 INVALID_ARGUMENT, 404 NOT_FOUND, ...
+code (`serving.server.errors.HTTP_STATUS`): 400 INVALID_ARGUMENT, 404 NOT_FOUND, ...
 Requests run on a bounded thread pool.
 """
 
@@ -27,10 +27,10 @@ from http import server as http_server
 import grpc
 from google.protobuf import json_format
 
-from serving.errors import ServingError, invalid_argument
-from serving.grpc_service import signature_def_map, status_response
-from serving.servables import DEFAULT_SIGNATURE, ModelManager
-from serving.tensors import format_predict_response, parse_predict_body
+from serving.server.errors import ServingError, invalid_argument
+from serving.server.grpc_service import signature_def_map, status_response
+from serving.server.servables import DEFAULT_SIGNATURE, ModelManager
+from serving.server.tensors import format_predict_response, parse_predict_body
 
 _PREDICT = re.compile(
     r"(?i)/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)"

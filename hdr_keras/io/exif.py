@@ -1,18 +1,14 @@
-"""Exposures of a bracket in stops: from files, shutter times or EXIF.
+"""EXIF reader: the ExposureTime of a JPEG or TIFF file, in seconds.
 
-The stack signatures take `exposure` in stops; here every source becomes stops
-relative to the shortest exposure (the shortest frame is 0, twice as long is 1).
-EXIF is read by a small TIFF/JPEG parser (ExposureTime, tag 0x829A, in the Exif
-IFD or IFD0), so no imaging library is needed.
+A small TIFF/JPEG parser (ExposureTime, tag 0x829A, in the Exif IFD or IFD0), so no
+imaging library is needed. `hdr_keras.inference.exposures` turns the times of a
+bracket into stops.
 """
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Sequence
-
-import numpy as np
 
 EXPOSURE_TIME_TAG = 0x829A
 EXIF_IFD_TAG = 0x8769
@@ -21,20 +17,6 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 9: 4, 10: 8, 11: 4, 12: 8}
 
 class ExifError(ValueError):
     """A file without a readable EXIF ExposureTime."""
-
-
-def stops_from_times(times: Sequence[float]) -> np.ndarray:
-    """Exposure times in seconds -> stops relative to the shortest (float32 [N])."""
-    times = np.asarray(times, np.float64)
-    if times.ndim != 1 or times.size == 0 or not np.all(times > 0):
-        raise ValueError(f"exposure times must be positive numbers, got {times}")
-    return np.log2(times / times.min()).astype(np.float32)
-
-
-def relative_stops(stops: Sequence[float]) -> np.ndarray:
-    """Stops relative to the shortest exposure (the minimum becomes 0)."""
-    stops = np.asarray(stops, np.float32)
-    return stops - stops.min()
 
 
 def _tiff_exposure_time(data: bytes, where: str) -> float:
@@ -103,8 +85,3 @@ def exif_exposure_time(path: str | Path) -> float:
             if marker[1] == 0xE1 and payload.startswith(b"Exif\0\0"):
                 return _tiff_exposure_time(payload[6:], str(path))
     raise ExifError(f"{path}: no EXIF block")
-
-
-def exposures_from_exif(paths: Sequence[str | Path]) -> np.ndarray:
-    """Stops relative to the shortest frame, from each file's EXIF ExposureTime."""
-    return stops_from_times([exif_exposure_time(path) for path in paths])

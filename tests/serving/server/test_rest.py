@@ -11,8 +11,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from serving.servables import model_config
-from serving.server import ModelServer
+from serving.server.servables import model_config
+from serving.server.model_server import ModelServer
 
 TIMEOUT = 60.0
 

@@ -1,0 +1,148 @@
+"""Writes a Keras model as a versioned, TF-Serving-loadable SavedModel.
+
+The library half of export (`training.main --export` and `serving.export` both use
+it); `serving.export` adds the model repository (models.config) and the CLI.
+
+Layout written: `<base_path>/<version:int>/saved_model.pb` + `variables/`, with the
+signatures of `hdr_keras.export.signatures` (`serving_default` on float tensors,
+`serving_bytes` on encoded PNG/JPEG), outputs named `hdr` and `tonemapped`, and
+the metadata asset `assets.extra/hdr_keras.json` (method, input kind, output kind,
+stride, hdr-keras version: `hdr_keras.inference.metadata`) that loaders read.
+
+Exports are atomic: the SavedModel is written to a hidden sibling directory
+(`<base_path>/.tmp-<version>-<pid>-<random>`, ignored by TF Serving because its name
+is not an integer) and renamed to `<base_path>/<version>` only once complete. On any
+failure the temporary directory is removed and the error re-raised. An existing
+version folder is never overwritten or modified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import keras
+
+import hdr_keras  # noqa: F401  (registers the package's custom Keras objects)
+from hdr_keras.inference.backends import STACK_INPUTS, infer_input_kind
+from hdr_keras.inference.metadata import metadata_for, write_metadata
+from hdr_keras.inference.versions import list_versions
+from hdr_keras.registry import list_methods
+from hdr_keras.spec import SINGLE, STACK
+from hdr_keras.export.signatures import serving_functions
+
+INPUT_KINDS = (SINGLE, STACK)
+
+logger = logging.getLogger(__name__)
+
+
+def next_version(base_path: str | Path) -> int:
+    """One more than the largest existing integer version folder (1 when none)."""
+    return max(list_versions(base_path, complete=False), default=0) + 1
+
+
+def build_archive(model: keras.Model, input_kind: str) -> keras.export.ExportArchive:
+    """An ExportArchive tracking `model` with the serving endpoints of `input_kind`."""
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
+    if input_kind == STACK:
+        _check_stack_inputs(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, input_signature) in serving_functions(model, input_kind).items():
+        archive.add_endpoint(name, fn, input_signature=input_signature)
+    return archive
+
+
+def _check_stack_inputs(model: keras.Model) -> None:
+    """A functional stack model must take a dict with inputs "ldr" and "exposure"."""
+    inputs = getattr(model, "_inputs_struct", None)  # None: not a functional model
+    if inputs is None or (isinstance(inputs, dict) and set(inputs) == STACK_INPUTS):
+        return
+    got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+    raise ValueError(
+        f"a stack model must take a dict of inputs named 'ldr' and 'exposure', got {got}"
+    )
+
+
+def _resolve_version(base: Path, version: int | None) -> int:
+    if version is None:
+        return next_version(base)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    taken = list_versions(base, complete=False)
+    if version in taken or (base / str(version)).exists():
+        where = taken.get(version, base / str(version))
+        raise FileExistsError(
+            f"version {version} already exists at {where}; refusing to overwrite it "
+            "(pass another version, or None for the next free one)"
+        )
+    return version
+
+
+def export_model(
+    model: keras.Model,
+    base_path: str | Path,
+    input_kind: str,
+    version: int | None = None,
+    method: str | None = None,
+) -> Path:
+    """Exports `model` to `base_path/<version>/` and returns that path.
+
+    Args:
+        model: built Keras model whose output is linear HDR [B, H, W, 3]. A "single"
+            model is called as `model(ldr)`; a "stack" model as
+            `model({"ldr": ldr, "exposure": exposure})`.
+        base_path: the model's folder in a TF Serving model repository.
+        input_kind: "single" (one LDR image) or "stack" (multi-exposure stack).
+        version: integer version folder; None picks the next free one. An existing
+            version raises FileExistsError and is left untouched.
+        method: the registered method the model implements, written into the
+            metadata asset with its stride and output kind; None: `model.name`
+            when it names a registered method (every builder names its model so),
+            else no method.
+
+    Signatures (see `hdr_keras.export.signatures`): `serving_default` and `serving_bytes`, each
+    returning {"hdr", "tonemapped"} and validating inputs at run time
+    (INVALID_ARGUMENT with a readable message).
+    """
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
+    base = Path(base_path)
+    base.mkdir(parents=True, exist_ok=True)
+    metadata = metadata_for(input_kind, method or _registered_name(model))
+    version = _resolve_version(base, version)
+    final = base / str(version)
+    tmp = base / f".tmp-{version}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        build_archive(model, input_kind).write_out(str(tmp), verbose=False)
+        write_metadata(tmp, metadata)
+        if final.exists():  # another writer won the race since _resolve_version
+            raise FileExistsError(f"version folder {final} appeared during export")
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("exported %s model %s to %s", input_kind, model.name, final)
+    return final
+
+
+def export_from_keras_file(
+    keras_path: str | Path,
+    base_path: str | Path,
+    input_kind: str,
+    version: int | None = None,
+    method: str | None = None,
+) -> Path:
+    """Loads a `.keras` file (without its training config) and exports it."""
+    model = keras.saving.load_model(keras_path, compile=False)
+    return export_model(model, base_path, input_kind, version=version, method=method)
+
+
+def _registered_name(model: keras.Model) -> str | None:
+    """`model.name` when it is a registered method (`hdr_keras.finetune.method_of`)."""
+    return model.name if model.name in list_methods() else None

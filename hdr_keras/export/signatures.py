@@ -1,0 +1,139 @@
+"""Serving functions behind the SavedModel signatures: decoding and outputs.
+
+Every function here runs inside the traced serving graph (TF ops only, no Python
+control flow on tensors). Input validation (rank, channels, range, NaN; errors as
+INVALID_ARGUMENT "assertion failed: [<readable text naming the input>]") is
+`hdr_keras.inference.validation`, shared with the Keras backend of the predict CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+
+from hdr_keras.inference.validation import (
+    EXPOSURE_SPEC,
+    SINGLE_LDR_SPEC,
+    STACK_LDR_SPEC,
+    check_shape,
+    format_message,
+    runtime_assert,
+    validate_single,
+    validate_stack,
+)
+from hdr_keras.ops.tonemap import display_tonemap
+from hdr_keras.spec import SINGLE, STACK
+
+# Signature of an 8-byte PNG file header: PNGs decode losslessly at 16 bits.
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SINGLE_IMAGES_SPEC = tf.TensorSpec([None], tf.string, name="images")
+STACK_IMAGES_SPEC = tf.TensorSpec([None, None], tf.string, name="images")
+
+
+def _decode_one(encoded: tf.Tensor) -> tf.Tensor:
+    """One encoded image -> float32 [H, W, 3] in [0, 1].
+
+    PNGs are decoded at 16 bits (8-bit PNGs scale exactly by 257, so the result equals
+    uint8 / 255); other formats go through `tf.io.decode_image` as uint8, because its
+    uint16 path scales JPEG values by 256 instead of 257.
+    """
+    is_png = tf.equal(tf.strings.substr(encoded, 0, len(_PNG_MAGIC)), _PNG_MAGIC)
+
+    def png():
+        return tf.io.decode_png(encoded, channels=3, dtype=tf.uint16)
+
+    def other():
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        return tf.cast(image, tf.uint16) * 257
+
+    image = tf.cond(is_png, png, other)
+    return tf.image.convert_image_dtype(image, tf.float32)
+
+
+def decode_images(images: tf.Tensor, layout: list[str]) -> tf.Tensor:
+    """Encoded PNG/JPEG strings shaped `layout` -> float32 [*layout, H, W, 3].
+
+    All images of a request must share one height and width.
+    """
+    images, shape = check_shape(images, "images", layout, channels=None)
+    flat = tf.reshape(images, [-1])
+    count = tf.size(flat)
+    decoded = tf.TensorArray(
+        tf.float32,
+        size=count,
+        infer_shape=False,
+        element_shape=tf.TensorShape([None, None, 3]),
+    )
+    sizes = tf.TensorArray(tf.int32, size=count, element_shape=tf.TensorShape([2]))
+
+    def body(i, decoded, sizes):
+        image = _decode_one(flat[i])
+        return i + 1, decoded.write(i, image), sizes.write(i, tf.shape(image)[:2])
+
+    _, decoded, sizes = tf.while_loop(
+        lambda i, *_: i < count, body, (tf.constant(0), decoded, sizes)
+    )
+    sizes = sizes.stack()
+    differs = tf.reduce_any(tf.not_equal(sizes, sizes[0]), axis=1)
+    first_odd = tf.argmax(tf.cast(differs, tf.int32), output_type=tf.int32)
+    same_size = runtime_assert(
+        tf.logical_not(tf.reduce_any(differs)),
+        format_message(
+            "images must all share one size: image 0 is {} [height width] but "
+            "image {} is {}",
+            sizes[0],
+            first_odd,
+            sizes[first_odd],
+        ),
+    )
+    with tf.control_dependencies([same_size]):
+        stacked = decoded.stack()
+    return tf.reshape(stacked, tf.concat([shape, tf.shape(stacked)[1:]], axis=0))
+
+
+def _outputs(hdr) -> dict[str, tf.Tensor]:
+    if not tf.is_tensor(hdr):
+        raise TypeError(
+            "the exported model must return one tensor (linear HDR [B, H, W, 3]), "
+            f"got {type(hdr).__name__}"
+        )
+    hdr = tf.cast(hdr, tf.float32)
+    return {"hdr": hdr, "tonemapped": display_tonemap(hdr)}
+
+
+def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]]:
+    """Endpoint name -> (function, input signature) for `input_kind` single|stack.
+
+    single: serving_default(ldr [B,H,W,3]), serving_bytes(images string [B]).
+    stack: serving_default(ldr [B,N,H,W,3], exposure [B,N]),
+           serving_bytes(images string [B,N], exposure [B,N]).
+    All return {"hdr": linear radiance [B,H,W,3], "tonemapped": see
+    `hdr_keras.ops.tonemap.display_tonemap`}.
+    """
+    if input_kind == SINGLE:
+
+        def single(ldr):
+            return _outputs(model(validate_single(ldr), training=False))
+
+        def single_bytes(images):
+            return single(decode_images(images, ["batch"]))
+
+        return {
+            "serving_default": (single, [SINGLE_LDR_SPEC]),
+            "serving_bytes": (single_bytes, [SINGLE_IMAGES_SPEC]),
+        }
+    if input_kind == STACK:
+
+        def stack(ldr, exposure):
+            ldr, exposure = validate_stack(ldr, exposure)
+            return _outputs(model({"ldr": ldr, "exposure": exposure}, training=False))
+
+        def stack_bytes(images, exposure):
+            return stack(decode_images(images, ["batch", "frames"]), exposure)
+
+        return {
+            "serving_default": (stack, [STACK_LDR_SPEC, EXPOSURE_SPEC]),
+            "serving_bytes": (stack_bytes, [STACK_IMAGES_SPEC, EXPOSURE_SPEC]),
+        }
+    raise ValueError(f"input_kind must be 'single' or 'stack', got {input_kind!r}")

@@ -1,0 +1,108 @@
+"""`python -m serving.export`: a Keras model -> a version in a TF Serving repository.
+
+The SavedModel itself is written by `hdr_keras.export` (signatures, metadata asset,
+atomic versioned folders); this module adds the repository files
+(`serving.export.repository`) and the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import keras
+
+import hdr_keras
+from hdr_keras.export.savedmodel import (  # noqa: F401  (the public export API)
+    INPUT_KINDS,
+    build_archive,
+    export_from_keras_file,
+    export_model,
+    next_version,
+)
+from hdr_keras.inference.backends import infer_input_kind
+
+logger = logging.getLogger(__name__)
+
+
+def export_to_repository(
+    model: keras.Model,
+    base_path: str | Path,
+    name: str,
+    input_kind: str | None = None,
+    version: int | None = None,
+    served_base: str | Path | None = None,
+    method: str | None = None,
+) -> Path:
+    """Exports `model` as `<base_path>/<name>/<version>` and refreshes the repository.
+
+    Also (re)writes `<base_path>/models.config` (every model under `base_path`) and
+    `<base_path>/batching.config`, see `serving.export.repository`. `input_kind`
+    None: infer it from the model inputs (`infer_input_kind`). `served_base`: the
+    repository path written into models.config (default: `base_path` made
+    absolute). `method`: as in `export_model`.
+    """
+    from serving.export import repository
+
+    if not name or "/" in name or name.startswith(".") or name.isdigit():
+        raise ValueError(f"invalid model name {name!r}")
+    input_kind = input_kind or infer_input_kind(model)
+    path = export_model(
+        model, Path(base_path) / name, input_kind, version=version, method=method
+    )
+    repository.write_models_config(base_path, served_base)
+    repository.write_batching_config(base_path)
+    return path
+
+
+def _kind_from_method(method: str) -> str:
+    return hdr_keras.get_method(method).input_kind
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """CLI: `python -m serving.export --model=X.keras --base_path=DIR --name=NAME`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m serving.export",
+        description="Export a .keras model into a TF Serving model repository: "
+        "DIR/NAME/<next version>/, DIR/models.config and DIR/batching.config.",
+    )
+    parser.add_argument("--model", required=True, help="path of a .keras model file")
+    parser.add_argument("--base_path", required=True, help="model repository folder")
+    parser.add_argument("--name", required=True, help="model name in the repository")
+    parser.add_argument(
+        "--method",
+        default=None,
+        help="registered method name (gives the input kind, and the stride and "
+        "output kind written into the export's metadata); default: inferred from "
+        "the model inputs and name",
+    )
+    parser.add_argument(
+        "--version", type=int, default=None, help="version (default: next free one)"
+    )
+    parser.add_argument(
+        "--config_base_path",
+        default=None,
+        help="the repository folder as the server sees it, written into "
+        "models.config as given (e.g. /models in a container); default: the "
+        "absolute --base_path",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    model = keras.saving.load_model(args.model, compile=False)
+    kind = infer_input_kind(model) if args.method is None else None
+    if args.method is not None:
+        kind = _kind_from_method(args.method)
+    path = export_to_repository(
+        model,
+        args.base_path,
+        args.name,
+        input_kind=kind,
+        version=args.version,
+        served_base=args.config_base_path,
+        method=args.method,
+    )
+    print(f"exported {kind} model {args.name!r} to {path}")
+    print(f"model config: {Path(args.base_path) / 'models.config'}")
+    return path

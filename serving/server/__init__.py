@@ -1,0 +1,24 @@
+"""A TF-Serving-protocol-compatible model server, for development and tests.
+
+- `model_server`: `ModelServer` and the CLI (`python -m serving.server`).
+- `servables`: loads SavedModel versions, polls for new ones, runs signatures.
+- `grpc_service`, `rest`: TF Serving's gRPC and REST APIs over the servables.
+- `tensors`, `errors`: conversions and the error type shared with the clients
+  (importing them needs neither TensorFlow nor this package's server code).
+
+`ModelServer` and `main` are importable from here; they load on first use so that
+the clients can import `serving.server.errors` and `serving.server.tensors` without
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+_LAZY = ("ModelServer", "main", "build_parser")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from serving.server import model_server
+
+        return getattr(model_server, name)
+    raise AttributeError(f"module 'serving.server' has no attribute {name!r}")
