@@ -16,7 +16,9 @@ SavedModels):
   and red-black SOR) in `solver.py`.
 
 Stack alignment with the flow (`reexpose`, `align_stack`) and the homography
-pre-alignment live in `hdr_keras.ops.alignment`.
+pre-alignment live in `hdr_keras.ops.alignment`; `from hdr_keras.ops.flow import
+align_stack, reexpose` still works (the same functions, imported on first use:
+`alignment` imports this package).
 
 Flow convention: [B, H, W, 2] in pixels, channel 0 = dy (rows), channel 1 = dx
 (columns). Pixel p = (y, x) of the output samples the input at (y + dy, x + dx);
@@ -27,3 +29,13 @@ from hdr_keras.ops.flow.estimate import estimate_flow
 from hdr_keras.ops.flow.warping import INTERPOLATIONS, KEYS_A, outside_mask, warp
 
 __all__ = ["INTERPOLATIONS", "KEYS_A", "estimate_flow", "outside_mask", "warp"]
+
+_ALIGNMENT_NAMES = ("align_stack", "reexpose")  # were in ops/flow.py before #13
+
+
+def __getattr__(name: str):
+    if name in _ALIGNMENT_NAMES:
+        from hdr_keras.ops import alignment
+
+        return getattr(alignment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
