@@ -97,7 +97,7 @@ LIU_JPEG_QUALITY_RANGE = (90, 100)  # inclusive
 TENSORLAYER_BN_MOMENTUM = 0.9
 TENSORLAYER_BN_EPSILON = 1e-5
 
-# Optical flow for Kalantari's alignment (hdr_keras/ops/flow.py, METHODS.md section 1):
+# Optical flow for Kalantari's alignment (hdr_keras/ops/flow/, METHODS.md section 1):
 # Ce Liu's coarse-to-fine variational flow with the parameters Kalantari's code uses.
 FLOW_ALPHA = 0.012  # weight of the smoothness term
 FLOW_RATIO = 0.75  # downsampling ratio between pyramid levels

@@ -128,9 +128,9 @@ def decode_stack(record: bytes) -> dict:
 
 
 def flow_aligner() -> AlignFn:
-    """Frames aligned to the reference by `hdr_keras.ops.flow.align_stack` (the same
-    alignment as the serving models' `FlowAlignment` layer)."""
-    from hdr_keras.ops.flow import align_stack
+    """Frames aligned to the reference by `hdr_keras.ops.alignment.align_stack`
+    (the same alignment as the serving models' `FlowAlignment` layer)."""
+    from hdr_keras.ops.alignment import align_stack
 
     @tf.function(reduce_retracing=True)
     def _align(ldr, exposure, reference):

@@ -92,7 +92,7 @@ def predict_files(
 
     `align="homography"` first aligns the background of every non-reference frame
     of a bracket to the middle (reference) frame (Wu et al. 2018's preprocessing;
-    `hdr_keras.ops.homography`).
+    `hdr_keras.ops.alignment`).
     """
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_EXTENSIONS:
@@ -105,7 +105,7 @@ def predict_files(
     if align == "homography":
         if exposure is None:
             raise ValueError("--align=homography needs a bracket (a stack model)")
-        from hdr_keras.ops.homography import align_to_reference
+        from hdr_keras.ops.alignment import align_to_reference
         from hdr_keras.ops.stack import default_reference
 
         ldr = align_to_reference(ldr, exposure, default_reference(len(ldr)))[0]

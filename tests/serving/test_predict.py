@@ -178,7 +178,7 @@ def test_bracket_is_sorted_by_exposure(tmp_path, helpers):
 
 
 def test_homography_alignment_at_prediction_time(repository, tmp_path, capsys):
-    from hdr_keras.ops.homography import align_to_reference
+    from hdr_keras.ops.alignment import align_to_reference
     from hdr_keras.synthetic.scenes import generate_scene
 
     radiance = generate_scene(3, 96, 128)

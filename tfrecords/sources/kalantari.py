@@ -183,12 +183,12 @@ def read_scene(scene: KalantariScene) -> dict:
 def make_aligner(mode: str) -> AlignFn | None:
     """The frame alignment of `--align`: None for "none"; for "homography", each
     frame's background warped onto the reference frame's by a feature-matched
-    homography (Wu et al. 2018; `hdr_keras.ops.homography`, imported only here)."""
+    homography (Wu et al. 2018; `hdr_keras.ops.alignment`, imported only here)."""
     if mode not in ALIGN_MODES:
         raise ValueError(f"align must be one of {ALIGN_MODES}, got {mode!r}")
     if mode == "none":
         return None
-    from hdr_keras.ops.homography import align_to_reference
+    from hdr_keras.ops.alignment import align_to_reference
 
     def align(frames: np.ndarray, biases: np.ndarray, reference: int) -> np.ndarray:
         aligned, _, _ = align_to_reference(frames, biases, reference)

@@ -1,6 +1,6 @@
 """`FlowAlignment`: Kalantari's optical-flow alignment of an exposure stack, as a layer.
 
-Wraps `hdr_keras.ops.flow.align_stack` so that a model (and its SavedModel export)
+Wraps `hdr_keras.ops.alignment.align_stack` so that a model (and its SavedModel export)
 can take raw, unaligned brackets. No trainable weights; the flow is a constant for
 the gradient (the warp of the frames stays differentiable).
 """
@@ -18,7 +18,7 @@ from hdr_keras.constants import (
     FLOW_RATIO,
     FLOW_SOR_ITERATIONS,
 )
-from hdr_keras.ops.flow import align_stack
+from hdr_keras.ops.alignment import align_stack
 
 
 @keras.saving.register_keras_serializable(package="hdr_keras")

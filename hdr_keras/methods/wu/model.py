@@ -159,7 +159,7 @@ def build_wu_resnet(
         reference: index of the frame the output is aligned to (None: N // 2). The
             architecture is the same for every reference (unshared encoders learn
             each position's role from the training targets); it is validated here
-            and used when aligning backgrounds (`hdr_keras.ops.homography`).
+            and used when aligning backgrounds (`hdr_keras.ops.alignment`).
         features: channels of the first encoder layer (64; then x2, x4).
         res_blocks: residual blocks in the merger (9).
         output_domain: meaning of the tanh output, "linear" (authors' code) or

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from hdr_keras.methods.kalantari.flow_alignment import FlowAlignment
-from hdr_keras.ops.flow import align_stack
+from hdr_keras.ops.alignment import align_stack
 
 
 def _stack(height=24, width=32):
