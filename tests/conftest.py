@@ -26,3 +26,13 @@ def shared_data() -> Path:
             "folder described in shared/data/SOURCES.md)"
         )
     return root
+
+
+@pytest.fixture(scope="session")
+def random_vgg16(tmp_path_factory):
+    """(path, model): a VGG16 (no top) weights file with random weights, written once
+    per test run, and the Keras model whose weights it holds."""
+    from tests.harness import write_random_vgg16
+
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16_notop.weights.h5"
+    return path, write_random_vgg16(path)

@@ -15,6 +15,7 @@ from hdr_keras import finetune
 from hdr_keras.losses import MuLawLoss
 from hdr_keras.methods.ahdrnet import model as ahdrnet
 from hdr_keras.methods.eilertsen import model as eilertsen
+from tests.harness import count_params
 
 VGG16_NOTOP_PARAMS = 14_714_688  # keras.applications.VGG16(include_top=False)
 _BUILT: dict[str, keras.Model] = {}
@@ -25,10 +26,6 @@ def _built(method: str) -> keras.Model:
     if method not in _BUILT:
         _BUILT[method] = hdr_keras.build_model(method)
     return _BUILT[method]
-
-
-def _trainable_params(model) -> int:
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 def _tiny_ahdrnet(name: str = "ahdrnet") -> keras.Model:
@@ -75,22 +72,22 @@ def test_parts_are_read_only():
 
 def test_freeze_eilertsen_encoder_is_the_vgg16_convolutions(caplog):
     model = hdr_keras.build_model("eilertsen")
-    before = _trainable_params(model)
+    before = count_params(model)
     with caplog.at_level(logging.INFO, logger="hdr_keras.finetune"):
         frozen = hdr_keras.freeze(model, "encoder")
     assert frozen == eilertsen.vgg16_layer_names()
     assert len(frozen) == 13
-    assert before - _trainable_params(model) == VGG16_NOTOP_PARAMS
+    assert before - count_params(model) == VGG16_NOTOP_PARAMS
     assert {layer.name for layer in model.layers if not layer.trainable} == set(frozen)
     assert "froze 13 layers" in caplog.text and "14714688 parameters" in caplog.text
     # The training view (loss on log-HDR) shares the layers, so it is frozen too.
     view = hdr_keras.get_method("eilertsen").loss_model(model)
-    assert _trainable_params(view) == before - VGG16_NOTOP_PARAMS
+    assert count_params(view) == before - VGG16_NOTOP_PARAMS
 
     assert hdr_keras.unfreeze(model) == [
         layer.name for layer in model.layers if layer.weights
     ]
-    assert _trainable_params(model) == before
+    assert count_params(model) == before
 
 
 def test_freeze_then_compile_and_fit_trains_only_the_rest():

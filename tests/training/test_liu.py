@@ -199,15 +199,8 @@ def test_hallucination_loss_terms_and_missing_vgg_warning(caplog):
     assert float(losses.HallucinationLoss(tv_weight=0)(true, true)) == 0.0
 
 
-def test_hallucination_loss_perceptual_term_from_a_local_file(tmp_path):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    vgg = keras.applications.VGG16(
-        include_top=False, weights=None, input_shape=(None, None, 3)
-    )
-    path = tmp_path / "vgg.weights.h5"
-    vgg.save_weights(path)
+def test_hallucination_loss_perceptual_term_from_a_local_file(tmp_path, random_vgg16):
+    path, vgg = random_vgg16
     rng = np.random.default_rng(1)
     true = rng.uniform(0, 2, (1, 32, 32, 3)).astype("float32")
     pred = rng.uniform(0, 2, (1, 32, 32, 3)).astype("float32")

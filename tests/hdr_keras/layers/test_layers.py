@@ -8,6 +8,7 @@ import pytest
 
 import hdr_keras  # noqa: F401  (registers the custom objects)
 from hdr_keras.layers import CropToMatch, PadToMultiple, VGGPreprocess
+from tests.harness import assert_config_round_trip, save_and_load
 
 RNG = np.random.default_rng(0)
 
@@ -24,15 +25,7 @@ def _image(height=21, width=37, batch=2):
     ],
 )
 def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "model.keras"
-    model.save(path)
-    return keras.saving.load_model(path)  # safe_mode=True by default
+    assert_config_round_trip(layer)
 
 
 def test_pad_crop_round_trip_and_save(tmp_path):
@@ -44,7 +37,7 @@ def test_pad_crop_round_trip_and_save(tmp_path):
     pad, out = model(x)
     assert pad.shape[1] % 32 == 0 and pad.shape[2] % 32 == 0
     np.testing.assert_allclose(out, 2.0 * x, rtol=1e-6)
-    loaded = _save_load(model, tmp_path)
+    loaded = save_and_load(model, tmp_path)
     np.testing.assert_allclose(loaded(x)[1], out, rtol=1e-6)
 
 

@@ -14,18 +14,13 @@ from hdr_keras.methods.ahdrnet.attention import AttentionModule
 from hdr_keras.methods.ahdrnet.drdb import DilatedResidualDenseBlock
 from hdr_keras.methods.wu.residual_block import ResidualBlock
 from hdr_keras.ops.stack import stack_features
+from tests.harness import assert_config_round_trip, save_and_load
 
 RNG = np.random.default_rng(0)
 
 
 def _features(batch=2, height=9, width=11, channels=8):
     return RNG.normal(0, 1, (batch, height, width, channels)).astype("float32")
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "model.keras"
-    model.save(path)
-    return keras.saving.load_model(path)  # safe_mode=True by default
 
 
 @pytest.mark.parametrize(
@@ -37,9 +32,7 @@ def _save_load(model, tmp_path):
     ],
 )
 def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
+    assert_config_round_trip(layer)
 
 
 def test_stack_features_and_select_frame_save_load(tmp_path):
@@ -53,7 +46,7 @@ def test_stack_features_and_select_frame_save_load(tmp_path):
     }
     expected = np.asarray(stack_features(inputs["ldr"], inputs["exposure"]))[:, 1]
     np.testing.assert_allclose(model(inputs), expected, rtol=1e-6)
-    np.testing.assert_allclose(_save_load(model, tmp_path)(inputs), expected, rtol=1e-6)
+    np.testing.assert_allclose(save_and_load(model, tmp_path)(inputs), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -85,5 +78,5 @@ def test_model_of_all_layers_save_load(tmp_path):
     x = ResidualBlock(8)(x)
     model = keras.Model([inputs, reference], x)
     data = [_features(1, 12, 14), _features(1, 12, 14)]
-    loaded = _save_load(model, tmp_path)
+    loaded = save_and_load(model, tmp_path)
     np.testing.assert_allclose(loaded(data), model(data), rtol=1e-5, atol=1e-6)

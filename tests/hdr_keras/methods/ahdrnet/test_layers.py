@@ -9,18 +9,13 @@ import pytest
 import hdr_keras  # noqa: F401  (registers the custom objects)
 from hdr_keras.methods.ahdrnet.attention import AttentionModule
 from hdr_keras.methods.ahdrnet.drdb import DilatedResidualDenseBlock
+from tests.harness import assert_config_round_trip
 
 RNG = np.random.default_rng(0)
 
 
 def _features(batch=2, height=9, width=11, channels=8):
     return RNG.normal(0, 1, (batch, height, width, channels)).astype("float32")
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "model.keras"
-    model.save(path)
-    return keras.saving.load_model(path)  # safe_mode=True by default
 
 
 @pytest.mark.parametrize(
@@ -31,9 +26,7 @@ def _save_load(model, tmp_path):
     ],
 )
 def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
+    assert_config_round_trip(layer)
 
 
 def test_attention_module_formula():

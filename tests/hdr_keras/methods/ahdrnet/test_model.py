@@ -9,6 +9,7 @@ import pytest
 import hdr_keras
 from hdr_keras.losses import MuLawLoss
 from hdr_keras.methods.ahdrnet import model as ahdrnet
+from tests.harness import count_params
 
 RNG = np.random.default_rng(0)
 
@@ -33,10 +34,6 @@ def _expected_trainable_parameters(
     return total
 
 
-def _count(model) -> int:
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 def _inputs(num_frames=3, height=37, width=53, batch=1):
     return {
         "ldr": RNG.uniform(0, 1, (batch, num_frames, height, width, 3)).astype(
@@ -53,7 +50,7 @@ def model():
 
 
 def test_parameter_count(model):
-    assert _count(model) == _expected_trainable_parameters() == 1_441_283
+    assert count_params(model) == _expected_trainable_parameters() == 1_441_283
     assert not model.non_trainable_weights
 
 
@@ -67,7 +64,7 @@ def test_odd_size_output_shape_and_range(model):
 def test_frame_counts_and_references(num_frames, reference):
     model = ahdrnet.build_ahdrnet(num_frames, reference, features=8, growth=4)
     expected = _expected_trainable_parameters(num_frames, features=8, growth=4)
-    assert _count(model) == expected
+    assert count_params(model) == expected
     assert model(_inputs(num_frames, 11, 13, batch=2)).shape == (2, 11, 13, 3)
     ref = ahdrnet.check_stack_arguments(num_frames, reference)
     attention = {l.name for l in model.layers if l.name.startswith("attention")}

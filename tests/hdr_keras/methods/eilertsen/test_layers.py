@@ -10,6 +10,7 @@ import hdr_keras  # noqa: F401  (registers the custom objects)
 from hdr_keras.constants import HDRCNN_EPS, HDRCNN_TAU
 from hdr_keras.methods.eilertsen.highlight_blend import HighlightBlend
 from hdr_keras.methods.eilertsen.log_domain_transform import LogDomainTransform
+from tests.harness import assert_config_round_trip, save_and_load
 
 RNG = np.random.default_rng(0)
 
@@ -26,15 +27,7 @@ def _image(height=21, width=37, batch=2):
     ],
 )
 def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "model.keras"
-    model.save(path)
-    return keras.saving.load_model(path)  # safe_mode=True by default
+    assert_config_round_trip(layer)
 
 
 def test_log_domain_transform_matches_formula():
@@ -56,5 +49,5 @@ def test_highlight_blend_formula_and_save(tmp_path):
         np.exp(log_hdr) - HDRCNN_EPS, 0
     )
     np.testing.assert_allclose(model([ldr, log_hdr]), expected, rtol=1e-5, atol=1e-7)
-    loaded = _save_load(model, tmp_path)
+    loaded = save_and_load(model, tmp_path)
     np.testing.assert_allclose(loaded([ldr, log_hdr]), expected, rtol=1e-5, atol=1e-7)

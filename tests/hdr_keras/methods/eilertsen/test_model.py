@@ -8,6 +8,7 @@ import pytest
 
 import hdr_keras
 from hdr_keras.methods.eilertsen import model as eilertsen
+from tests.harness import count_params
 
 ODD_SHAPE = (1, 333, 517, 3)
 
@@ -38,7 +39,7 @@ def model():
 
 
 def test_parameter_count(model):
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    trainable = count_params(model)
     assert trainable == _expected_trainable_parameters() == 29_443_358
 
 
@@ -70,13 +71,8 @@ def test_keras_save_load_equal(model, tmp_path):
     assert loaded.get_layer(eilertsen.LOG_HDR_LAYER) is not None
 
 
-def test_vgg_weights_from_local_file(tmp_path):
-    keras.utils.set_random_seed(3)
-    vgg = keras.applications.VGG16(
-        include_top=False, weights=None, input_shape=(None, None, 3)
-    )
-    path = tmp_path / "vgg16_notop.weights.h5"
-    vgg.save_weights(path)
+def test_vgg_weights_from_local_file(tmp_path, random_vgg16):
+    path, vgg = random_vgg16
     model = eilertsen.build_eilertsen(vgg_weights=path)
     for name in eilertsen.vgg16_layer_names():
         for mine, theirs in zip(

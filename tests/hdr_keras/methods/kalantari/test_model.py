@@ -10,6 +10,7 @@ import hdr_keras
 from hdr_keras.losses import mu_law_l2
 from hdr_keras.methods import kalantari
 from hdr_keras.spec import STACK
+from tests.harness import count_params
 
 RNG = np.random.default_rng(0)
 PUBLISHED = {"direct": 383_603, "we": 383_909, "wie": 384_368}
@@ -24,10 +25,6 @@ def _expected_parameters(outputs: int, frames: int = 3) -> int:
     return (_conv(7, 6 * frames, 100) + _conv(5, 100, 100) + _conv(3, 100, 50)) + _conv(
         1, 50, outputs
     )
-
-
-def _count(model) -> int:
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 def _last_hidden(model, inputs):
@@ -59,7 +56,7 @@ def _inputs(height=23, width=29, batch=1):
 @pytest.mark.parametrize("variant,outputs", [("direct", 3), ("we", 9), ("wie", 18)])
 def test_parameter_counts(variant, outputs):
     model = hdr_keras.build_model(f"kalantari_{variant}")
-    assert _count(model) == _expected_parameters(outputs) == PUBLISHED[variant]
+    assert count_params(model) == _expected_parameters(outputs) == PUBLISHED[variant]
     assert not model.non_trainable_weights
     assert hdr_keras.get_method(f"kalantari_{variant}").input_kind == STACK
     assert model.name == f"kalantari_{variant}"
@@ -84,7 +81,7 @@ def test_valid_padding_loses_6_pixels_per_side_in_the_training_view(variant):
     assert model(inputs).shape == (2, 23, 29, 3)  # reflect-padded first
     view = kalantari.training_model(model)
     assert view(inputs).shape == (2, 11, 17, 3)
-    assert view.name == model.name and _count(view) == _count(model)
+    assert view.name == model.name and count_params(view) == count_params(model)
     assert {id(w) for w in view.weights} == {id(w) for w in model.weights}
     # The padded model equals the view on the reflect-padded stack.
     padded = np.pad(inputs["ldr"], [(0, 0), (0, 0), (6, 6), (6, 6), (0, 0)], "reflect")

@@ -12,6 +12,7 @@ from hdr_keras.methods.liu.constants import LIU_TAU_PAPER
 from hdr_keras.methods.liu import model as liu
 from hdr_keras.methods.liu import networks as liu_networks
 from serving.export import export_model
+from tests.harness import count_params
 
 RNG = np.random.default_rng(0)
 
@@ -69,10 +70,6 @@ EXPECTED = {
 }
 
 
-def _trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(5)
@@ -81,14 +78,14 @@ def model():
 
 def test_sub_network_parameter_counts(model):
     for name, expected in EXPECTED.items():
-        assert _trainable(liu.submodel(model, name)) == expected, name
+        assert count_params(liu.submodel(model, name)) == expected, name
     assert EXPECTED == {
         "dequantization": 1_999_779,
         "linearization": 1_200_971,
         "hallucination": 24_569_118,
         "refinement": 1_266_947,
     }
-    assert _trainable(model) == sum(EXPECTED.values()) == 29_036_815
+    assert count_params(model) == sum(EXPECTED.values()) == 29_036_815
 
 
 def test_structure_names_and_linearization_input(model):
@@ -178,13 +175,8 @@ def test_a_sub_network_exports_alone(model, tmp_path):
     )
 
 
-def test_vgg_weights_from_a_local_file(tmp_path):
-    keras.utils.set_random_seed(3)
-    vgg = keras.applications.VGG16(
-        include_top=False, weights=None, input_shape=(None, None, 3)
-    )
-    path = tmp_path / "vgg16_notop.weights.h5"
-    vgg.save_weights(path)
+def test_vgg_weights_from_a_local_file(tmp_path, random_vgg16):
+    path, vgg = random_vgg16
     hal = liu_networks.build_hallucination(vgg_weights=path)
     np.testing.assert_array_equal(
         hal.get_layer("block3_conv2").get_weights()[0],

@@ -10,18 +10,13 @@ import hdr_keras  # noqa: F401  (registers the custom objects)
 from hdr_keras.methods.wu.mu_law import MuLaw
 from hdr_keras.methods.wu.residual_block import ResidualBlock
 from hdr_keras.ops.tonemap import mu_law
+from tests.harness import assert_config_round_trip, save_and_load
 
 RNG = np.random.default_rng(0)
 
 
 def _features(batch=2, height=9, width=11, channels=8):
     return RNG.normal(0, 1, (batch, height, width, channels)).astype("float32")
-
-
-def _save_load(model, tmp_path):
-    path = tmp_path / "model.keras"
-    model.save(path)
-    return keras.saving.load_model(path)  # safe_mode=True by default
 
 
 @pytest.mark.parametrize(
@@ -32,9 +27,7 @@ def _save_load(model, tmp_path):
     ],
 )
 def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
+    assert_config_round_trip(layer)
 
 
 def test_residual_block_inference_formula_and_save(tmp_path):
@@ -53,7 +46,7 @@ def test_residual_block_inference_formula_and_save(tmp_path):
     y = np.maximum(bn(block.bn1, np.asarray(block.conv1(rect))), 0)
     expected = rect + bn(block.bn2, np.asarray(block.conv2(y)))
     np.testing.assert_allclose(model(x, training=False), expected, rtol=1e-4, atol=1e-5)
-    loaded = _save_load(model, tmp_path)
+    loaded = save_and_load(model, tmp_path)
     np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6)
 
 

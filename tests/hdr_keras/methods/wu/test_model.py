@@ -10,6 +10,7 @@ import hdr_keras
 from hdr_keras.losses import MuLawLoss
 from hdr_keras.methods.wu import model as wu
 from hdr_keras.ops.tonemap import inverse_mu_law, mu_law
+from tests.harness import count_params
 
 RNG = np.random.default_rng(0)
 
@@ -49,10 +50,6 @@ def _expected_unet(num_frames=3, f=64) -> int:
     return total + _conv(5, f, 3)
 
 
-def _count(model) -> int:
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 def _inputs(num_frames=3, height=37, width=53, batch=1):
     return {
         "ldr": RNG.uniform(0, 1, (batch, num_frames, height, width, 3)).astype(
@@ -69,9 +66,9 @@ def resnet():
 
 
 def test_parameter_counts(resnet):
-    assert _count(resnet) == _expected_resnet() == 16_606_339
+    assert count_params(resnet) == _expected_resnet() == 16_606_339
     unet = hdr_keras.build_model("wu_unet")
-    assert _count(unet) == _expected_unet() == 12_531_587
+    assert count_params(unet) == _expected_unet() == 12_531_587
 
 
 def test_odd_size_output_is_linear_hdr(resnet):
@@ -118,8 +115,8 @@ def test_frame_counts_and_references(num_frames, reference, builder):
     if builder is wu.build_wu_resnet:
         expected = _expected_resnet(num_frames, 8)
     else:
-        expected = _count(model)  # widths differ from the formula's defaults
-    assert _count(model) == expected
+        expected = count_params(model)  # widths differ from the formula's defaults
+    assert count_params(model) == expected
     encoders = {l.name for l in model.layers if l.name.endswith("_conv1")}
     assert encoders == {f"encoder{i}_conv1" for i in range(1, num_frames + 1)}
     assert model(_inputs(num_frames, 19, 21, batch=2)).shape == (2, 19, 21, 3)
@@ -133,7 +130,7 @@ def test_unet_parameter_formula_small():
     expected += _conv(5, 32, 16) + _bn(16) + _conv(5, 32, 2 * f) + _bn(2 * f)
     expected += _conv(5, 2 * f + n * 2 * f, f) + _bn(f)
     expected += _conv(5, f + n * f, f) + _bn(f) + _conv(5, f, 3)
-    assert _count(model) == expected
+    assert count_params(model) == expected
 
 
 def test_invalid_arguments():
