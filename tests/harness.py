@@ -173,7 +173,7 @@ def run_model_test(
     if savedmodel:
         import tensorflow as tf
 
-        from serving.export import export_model
+        from hdr_keras.export import export_model
 
         exported = export_model(model, Path(tmp_path) / "export", spec.input_kind)
         served = tf.saved_model.load(str(exported)).signatures["serving_default"]
