@@ -115,6 +115,25 @@ class WeightFiller:
             )
 
 
+OPTIMIZER_STATE = ("beta1_power", "beta2_power", "global_step")
+SLOT_SUFFIXES = ("/Adam", "/Adam_1")
+
+
+def optimizer_state(filler: WeightFiller) -> Callable[[str], bool]:
+    """Predicate: `name` is TF1 training state the authors' `Saver` also wrote
+    (Adam slots of variables `filler` used, beta1/2_power, global_step)."""
+
+    def ignorable(name: str) -> bool:
+        if name in OPTIMIZER_STATE:
+            return True
+        for suffix in SLOT_SUFFIXES:
+            if name.endswith(suffix) and name[: -len(suffix)] in filler.used:
+                return True
+        return False
+
+    return ignorable
+
+
 def assign_conv(filler, layer, kernel: str, bias: str | None, transform=None):
     """A convolution's kernel (and bias) from two tensors."""
     filler.assign(layer.kernel, kernel, transform)

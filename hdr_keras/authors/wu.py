@@ -25,6 +25,7 @@ from hdr_keras.authors.common import (
     assign_batch_norm,
     assign_conv,
     get_layer,
+    optimizer_state,
 )
 from hdr_keras.io.tf1_checkpoint import read_tf1_checkpoint
 from hdr_keras.registry import build_model
@@ -32,24 +33,6 @@ from hdr_keras.registry import build_model
 NUM_FRAMES = 3  # the authors' generator has encoder1..3
 SCOPE = "generator"
 BN_FIELDS = ("beta", "gamma", "moving_mean", "moving_variance")
-OPTIMIZER_STATE = ("beta1_power", "beta2_power", "global_step")
-SLOT_SUFFIXES = ("/Adam", "/Adam_1")
-
-
-def optimizer_state(filler: WeightFiller):
-    """Predicate: `name` is training state of the authors' Adam/Saver."""
-
-    def ignorable(name: str) -> bool:
-        if name in OPTIMIZER_STATE:
-            return True
-        for suffix in SLOT_SUFFIXES:
-            if name.endswith(suffix) and name[: -len(suffix)] in filler.used:
-                return True
-        return False
-
-    return ignorable
-
-
 def _bn(filler: WeightFiller, layer, scope: str) -> None:
     assign_batch_norm(filler, layer, {f: f"{scope}/{f}" for f in BN_FIELDS})
 
