@@ -30,7 +30,10 @@ BN_FIELDS = ("beta", "gamma", "moving_mean", "moving_variance")
 
 
 def _conv(scope: str, layer: str, kind: str = "conv2d"):
-    return [(f"{scope}/W_{kind}", layer, "kernel"), (f"{scope}/b_{kind}", layer, "bias")]
+    return [
+        (f"{scope}/W_{kind}", layer, "kernel"),
+        (f"{scope}/b_{kind}", layer, "bias"),
+    ]
 
 
 def _bn(scope: str, layer: str):

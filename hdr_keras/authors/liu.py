@@ -85,7 +85,10 @@ def _linearization(filler: WeightFiller, model) -> None:
                 _tl_bn(filler, net.get_layer(bn), f"{scope}/{bn}/BatchNorm")
     dense = net.get_layer("pca_weights")
     assign_conv(
-        filler, dense, "ae_invcrf_decode_net/dense/kernel", "ae_invcrf_decode_net/dense/bias"
+        filler,
+        dense,
+        "ae_invcrf_decode_net/dense/kernel",
+        "ae_invcrf_decode_net/dense/bias",
     )
 
 

@@ -33,6 +33,8 @@ from hdr_keras.registry import build_model
 NUM_FRAMES = 3  # the authors' generator has encoder1..3
 SCOPE = "generator"
 BN_FIELDS = ("beta", "gamma", "moving_mean", "moving_variance")
+
+
 def _bn(filler: WeightFiller, layer, scope: str) -> None:
     assign_batch_norm(filler, layer, {f: f"{scope}/{f}" for f in BN_FIELDS})
 
@@ -53,8 +55,16 @@ def load(method: str, path: str, **build_kwargs):
     model = build_model("wu_resnet", **build_kwargs)
     g = SCOPE
     for i in range(1, NUM_FRAMES + 1):
-        _conv(filler, model.get_layer(f"encoder{i}_conv1").conv, f"{g}/encoder{i}/g_e1_conv")
-        _conv(filler, model.get_layer(f"encoder{i}_conv2").conv, f"{g}/encoder{i}/g_e2_conv")
+        _conv(
+            filler,
+            model.get_layer(f"encoder{i}_conv1").conv,
+            f"{g}/encoder{i}/g_e1_conv",
+        )
+        _conv(
+            filler,
+            model.get_layer(f"encoder{i}_conv2").conv,
+            f"{g}/encoder{i}/g_e2_conv",
+        )
         _bn(filler, model.get_layer(f"encoder{i}_bn2"), f"{g}/encoder{i}/g_e2_bn")
     _conv(filler, model.get_layer("merger_conv").conv, f"{g}/merger/g_e3_conv")
     _bn(filler, model.get_layer("merger_bn"), f"{g}/merger/g_e3_bn")
