@@ -16,6 +16,7 @@ dtypes (and plain lists, dicts, strings, numbers).
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import zipfile
@@ -31,6 +32,8 @@ _SCALAR = np.float32(0).__reduce__()[0]  # numpy's scalar rebuild function
 _NUMPY_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    # Python 3 pickles bytes at protocol 2 as _codecs.encode(text, "latin1").
+    ("_codecs", "encode"): codecs.encode,
 }
 for _module in ("numpy.core.multiarray", "numpy._core.multiarray"):
     _NUMPY_GLOBALS[(_module, "_reconstruct")] = _RECONSTRUCT
