@@ -18,7 +18,9 @@ Tensors are pickled as calls to `torch._utils._rebuild_tensor(storage, offset,
 size, stride)` (PyTorch 0.3) or `_rebuild_tensor_v2(storage, offset, size, stride,
 requires_grad, backward_hooks[, metadata])` (later versions); both become numpy
 arrays (strided views of the storage, copied). A restricted unpickler allows only
-these calls, `_rebuild_parameter`, the storage classes and `collections.OrderedDict`.
+these calls, `_rebuild_parameter`, the storage classes (`torch.XStorage` and
+`torch.cuda.XStorage`: files saved from the GPU load here on the CPU) and
+`collections.OrderedDict`.
 """
 
 from __future__ import annotations
@@ -124,7 +126,13 @@ _ALLOWED = {
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    **{("torch", name): _StorageType(name) for name in STORAGE_DTYPES},
+    # CPU storages, and CUDA ones (a model saved on the GPU, as the authors'
+    # PyTorch 0.3 files often were: location "cuda:0"; read here onto the CPU).
+    **{
+        (module, name): _StorageType(name)
+        for module in ("torch", "torch.cuda")
+        for name in STORAGE_DTYPES
+    },
 }
 
 

@@ -25,10 +25,12 @@ def _tensors():
     return kernel, matrix, root
 
 
-def test_legacy_rebuild_tensor_v1_strides_offsets_and_views(tmp_path):
+@pytest.mark.parametrize("storage_module", ["torch", "torch.cuda"])
+def test_legacy_rebuild_tensor_v1_strides_offsets_and_views(tmp_path, storage_module):
     """PyTorch 0.3's `_rebuild_tensor`: a contiguous kernel, a transposed
     (non-contiguous) matrix, two tensors sharing one storage at offsets, and a
-    view storage (0.3's view_metadata)."""
+    view storage (0.3's view_metadata); CPU and CUDA (saved from the GPU)
+    storages."""
     kernel, matrix, root = _tensors()
     transposed = Storage("t", np.ascontiguousarray(matrix.T).ravel())
     shared = Storage("r", root)
@@ -41,7 +43,7 @@ def test_legacy_rebuild_tensor_v1_strides_offsets_and_views(tmp_path):
         "c.bias": Entry(view, 1, (4,), (1,)),
     }
     path = tmp_path / "legacy_v1.pt"
-    write_legacy(path, tensors, rebuild="_rebuild_tensor")
+    write_legacy(path, tensors, "_rebuild_tensor", storage_module)
     state = read_torch_state_dict(path)
     assert list(state) == list(tensors)
     np.testing.assert_array_equal(state["conv.weight"], kernel)

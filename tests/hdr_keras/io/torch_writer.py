@@ -72,9 +72,10 @@ class _Tensor:
 class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch is extensible
     dispatch = dict(pickle._Pickler.dispatch)
 
-    def __init__(self, file, legacy: bool) -> None:
+    def __init__(self, file, legacy: bool, storage_module: str = "torch") -> None:
         super().__init__(file, protocol=2)
         self.legacy = legacy
+        self.storage_module = storage_module
 
     def _save_global_marker(self, obj: Global) -> None:
         self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
@@ -84,7 +85,9 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch is extensib
     def persistent_id(self, obj):
         if not isinstance(obj, Storage):
             return None
-        record = ("storage", Global("torch", "FloatStorage"), obj.key, "cpu")
+        location = "cuda:0" if self.storage_module == "torch.cuda" else "cpu"
+        storage_type = Global(self.storage_module, "FloatStorage")
+        record = ("storage", storage_type, obj.key, location)
         record += (int(obj.data.size),)
         if self.legacy:
             record += (obj.view,)
@@ -103,14 +106,17 @@ def _entries(tensors: dict) -> dict[str, Entry]:
     return out
 
 
-def _dump(obj, legacy: bool) -> bytes:
+def _dump(obj, legacy: bool, storage_module: str = "torch") -> bytes:
     buffer = io.BytesIO()
-    _Pickler(buffer, legacy).dump(obj)
+    _Pickler(buffer, legacy, storage_module).dump(obj)
     return buffer.getvalue()
 
 
-def write_legacy(path, tensors: dict, rebuild: str = "_rebuild_tensor") -> None:
-    """The legacy (non-zip) serialisation of the state_dict `tensors`."""
+def write_legacy(
+    path, tensors: dict, rebuild: str = "_rebuild_tensor", storage_module="torch"
+) -> None:
+    """The legacy (non-zip) serialisation of the state_dict `tensors`
+    (storage_module "torch.cuda": saved from the GPU, location "cuda:0")."""
     entries = _entries(tensors)
     state = collections.OrderedDict(
         (name, _Tensor(e, rebuild, True)) for name, e in entries.items()
@@ -123,7 +129,7 @@ def write_legacy(path, tensors: dict, rebuild: str = "_rebuild_tensor") -> None:
         f.write(pickle.dumps(1001, protocol=2))
         info = {"protocol_version": 1001, "little_endian": True}
         f.write(pickle.dumps(info, protocol=2))
-        f.write(_dump(state, legacy=True))
+        f.write(_dump(state, legacy=True, storage_module=storage_module))
         f.write(pickle.dumps(list(roots), protocol=2))
         for storage in roots.values():
             data = np.asarray(storage.data, "<f4")
