@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hdr_keras.authors.common import AuthorsWeightsError, WeightFiller, assign_conv
+from hdr_keras.authors.common import AuthorsWeightsError, WeightFiller
 from hdr_keras.io.matconvnet import read_matconvnet_layers
 from hdr_keras.registry import build_model
 
@@ -94,11 +94,12 @@ def load(method: str, path: str, **build_kwargs):
     perm = input_permutation(NUM_FRAMES)
     convs = [layer for layer in layers if layer.type == "conv"]
     for k, (layer_name, conv) in enumerate(zip(CONV_LAYERS, convs)):
+        layer = model.get_layer(layer_name)
         kernel = f"net.layers{{{conv.index + 1}}}.weights{{1}}"
         bias = f"net.layers{{{conv.index + 1}}}.weights{{2}}"
-        transform = (lambda w: w[:, :, perm, :]) if k == 0 else None
-        if k == 0 and np.shape(filler.tensors.get(kernel, ()))[2:3] != (len(perm),):
-            transform = None  # let the shape check name the tensor
-        assign_conv(filler, model.get_layer(layer_name), kernel, bias, transform)
+        # Same layout [kh, kw, in, out]: check the shape before permuting.
+        permute = (lambda w: w[:, :, perm, :]) if k == 0 else None
+        filler.assign(layer.kernel, kernel, permute, source_shape=layer.kernel.shape)
+        filler.assign(layer.bias, bias, lambda b: np.reshape(b, (-1,)))
     filler.finish()
     return model
