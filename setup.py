@@ -13,6 +13,7 @@ RUNTIME = [
     "tensorflow-serving-api>=2.21,<2.22",
     "grpcio>=1.66",
     "tqdm>=4.66",
+    "scipy>=1.11",  # MatConvNet .mat files (Kalantari's published network)
 ]
 TEST = ["pytest>=8"]
 

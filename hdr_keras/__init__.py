@@ -8,6 +8,7 @@ from hdr_keras import layers as _layers  # noqa: F401  (registration side effect
 from hdr_keras import losses, metrics  # noqa: F401
 from hdr_keras.finetune import freeze, load_model, unfreeze
 from hdr_keras.registry import build_model, get_method, list_methods
+from hdr_keras.authors import AuthorsWeightsError, load_authors_weights  # noqa: F401
 
 __version__ = "0.1.0"
 

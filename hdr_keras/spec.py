@@ -158,6 +158,9 @@ class MethodSpec:
             training.main's `--vgg_weights`), and so do its losses.
         eval_extras: extra evaluations after training, e.g. REAL_PAIRS (scored on
             the real LDR/HDR pairs when the shared data has them).
+        authors_weights: the module that reads the authors' published checkpoint
+            into this method (`load(method, path, **build_kwargs)`, imported on
+            first use by `hdr_keras.load_authors_weights`); None: no such format.
     """
 
     name: str
@@ -175,6 +178,7 @@ class MethodSpec:
     training: TrainConfig | None = None
     takes_vgg_weights: bool = False
     eval_extras: tuple[str, ...] = ()
+    authors_weights: str | None = None
 
     def __post_init__(self):
         parts = {name: tuple(patterns) for name, patterns in self.parts.items()}

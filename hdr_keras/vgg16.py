@@ -4,7 +4,9 @@
   that opens one (HDRCNN's and SingleHDR's encoders, SingleHDR's perceptual loss);
 - `vgg16_encoder`: the conv1_1..conv5_3 layers with their five max-pools, named as
   `keras.applications.VGG16`, so `load_vgg16_weights` copies a file's weights in.
-Nothing is ever downloaded.
+Nothing is ever downloaded. Besides Keras weight files, a `.npy` dict
+{conv1_1..conv5_3: {weights, biases}} (caffe-tensorflow, e.g. HDRCNN's
+`vgg16_places365_weights.npy`) is read through `hdr_keras.io.vgg16_npy`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ def load_vgg16_notop(path: str | Path) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"VGG16 weights file not found: {path}")
+    if path.suffix.lower() == ".npy":  # caffe-tensorflow dict (HDRCNN's Places VGG16)
+        from hdr_keras.io.vgg16_npy import load_vgg16_npy
+
+        return load_vgg16_npy(path)
     try:
         return keras.applications.VGG16(
             include_top=False, weights=str(path), input_shape=(None, None, 3)

@@ -87,6 +87,7 @@ def load_backend(
     server: str | None = None,
     model_name: str | None = None,
     rest: bool = False,
+    authors_weights: str | None = None,
 ):
     """The backend for one of `model` / `server` / `method` (see module docstring).
 
@@ -97,12 +98,12 @@ def load_backend(
     from hdr_keras.inference import backends
     from hdr_keras.registry import get_method, list_methods
 
-    if bool(model) + bool(server) > 1:
-        raise ValueError("pass only one of --model and --server")
+    if bool(model) + bool(server) + bool(authors_weights) > 1:
+        raise ValueError("pass only one of --model, --server and --authors_weights")
     if not server:
         if not model and not method:
             raise ValueError("pass --model, --method or --server")
-        return backends.load_backend(model, method)
+        return backends.load_backend(model, method, authors_weights)
     if not model_name:
         raise ValueError("--server needs --model_name")
     backend = server_backend(server, model_name, rest)
@@ -124,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--output", required=True, help="FILE.exr or FILE.hdr (FILE.png beside it)")
     add("--model", default=None, help="SavedModel folder, model folder or .keras")
     add("--method", default=None, help="registered method name")
+    add(
+        "--authors_weights",
+        default=None,
+        help="the authors' published checkpoint of --method, in their format "
+        "(hdr_keras.load_authors_weights; liu also needs $HDR_KERAS_EMOR_DIR)",
+    )
     add("--server", default=None, help="HOST:PORT of a model server")
     add("--model_name", default=None, help="model name on --server")
     add("--rest", action="store_true", help="talk REST to --server instead of gRPC")
@@ -143,14 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: `hdr_keras.errors` (0 done, 1 user error, 2 malformed command)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    from hdr_keras.errors import run_reporting_errors
+
+    return run_reporting_errors(run, args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Predicts as the parsed flags say; user errors raise `UserError`."""
+    from hdr_keras.errors import UserError
+
     try:
         from hdr_keras.inference import tiling
         from hdr_keras.inference.files import predict_files
 
         backend = load_backend(
-            args.model, args.method, args.server, args.model_name, args.rest
+            args.model,
+            args.method,
+            args.server,
+            args.model_name,
+            args.rest,
+            args.authors_weights,
         )
         output, png = predict_files(
             backend,
@@ -163,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.stride or None,
             args.align,
         )
+    except FileNotFoundError:
+        raise
     except (ValueError, OSError, ServingError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise UserError(str(error)) from None
     print(f"wrote {output} and {png}")
-    return 0
 
 
 if __name__ == "__main__":

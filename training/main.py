@@ -70,7 +70,9 @@ flags.DEFINE_integer(
     "checkpoint_every", None, "Steps between checkpoints (default: steps_per_epoch)."
 )
 flags.DEFINE_string(
-    "init_from", None, "Start from this .keras file or model_dir (fine-tuning)."
+    "init_from",
+    None,
+    "Start from a .keras file, a model_dir or the authors' checkpoint (fine-tuning).",
 )
 flags.DEFINE_list("freeze", [], "Named parts to freeze, e.g. encoder,attention.")
 flags.DEFINE_string(

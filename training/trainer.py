@@ -63,11 +63,22 @@ def _first_two(examples):
     return inputs, display, tf.concat([e[1] for e in chosen], 0)
 
 
+def _is_keras_model(path: str) -> bool:
+    """A `.keras` file or a training model_dir (else: an authors' checkpoint)."""
+    return Path(path).suffix == ".keras" or Path(path).is_dir()
+
+
 def build_model(cfg: RunConfig, spec) -> keras.Model:
-    """The inference model: built, or loaded with --init_from; parts frozen."""
+    """The inference model: built, or loaded with --init_from (a .keras file, a
+    model_dir, or the authors' published checkpoint of the method); parts frozen."""
     if cfg.init_from:
         try:
-            model = hdr_keras.load_model(cfg.init_from)
+            if _is_keras_model(cfg.init_from) or not spec.authors_weights:
+                model = hdr_keras.load_model(cfg.init_from)
+            else:
+                model = hdr_keras.load_authors_weights(
+                    spec.name, cfg.init_from, **_model_kwargs(cfg, spec)
+                )
         except (FileNotFoundError, ValueError) as error:
             raise UserError(f"--init_from: {error}") from None
         if model.name != spec.name:

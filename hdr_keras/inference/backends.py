@@ -202,12 +202,32 @@ def load_keras_file(path: str | Path):
     return keras.saving.load_model(path, compile=False)
 
 
-def load_backend(model: str | Path | None = None, method: str | None = None):
+def authors_backend(method: str, path: str | Path) -> Backend:
+    """Method `method` with the authors' published weights from `path`
+    (`hdr_keras.load_authors_weights`: their own file format)."""
+    from hdr_keras.authors import load_authors_weights
+
+    spec = get_method(method)
+    backend = keras_backend(load_authors_weights(method, path), spec.input_kind)
+    backend.description = f"{method} with the authors' weights {path}"
+    return backend.use_spec(spec)
+
+
+def load_backend(
+    model: str | Path | None = None,
+    method: str | None = None,
+    authors_weights: str | Path | None = None,
+):
     """The backend of `model` (any form `resolve_model_path` accepts) or `method`.
 
     With both, `method` is the registry entry the model implements: it gives the
     input kind of a `.keras` file and the stride and output kind of either.
+    `authors_weights`: an authors' checkpoint of `method` (instead of `model`).
     """
+    if authors_weights:
+        if not method or model:
+            raise ValueError("--authors_weights needs --method (and no --model)")
+        return authors_backend(method, authors_weights)
     if not model:
         if method:
             return method_backend(method)

@@ -68,7 +68,13 @@ def main(argv: list[str] | None = None) -> Path:
         description="Export a .keras model into a TF Serving model repository: "
         "DIR/NAME/<next version>/, DIR/models.config and DIR/batching.config.",
     )
-    parser.add_argument("--model", required=True, help="path of a .keras model file")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="path of a .keras model file")
+    source.add_argument(
+        "--authors_weights",
+        help="the authors' published checkpoint of --method in their own format "
+        "(hdr_keras.load_authors_weights; liu also needs $HDR_KERAS_EMOR_DIR)",
+    )
     parser.add_argument("--base_path", required=True, help="model repository folder")
     parser.add_argument("--name", required=True, help="model name in the repository")
     parser.add_argument(
@@ -90,7 +96,14 @@ def main(argv: list[str] | None = None) -> Path:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    model = keras.saving.load_model(args.model, compile=False)
+    if args.authors_weights:
+        if not args.method:
+            parser.error("--authors_weights needs --method")
+        from hdr_keras.authors import load_authors_weights
+
+        model = load_authors_weights(args.method, args.authors_weights)
+    else:
+        model = keras.saving.load_model(args.model, compile=False)
     kind = infer_input_kind(model) if args.method is None else None
     if args.method is not None:
         kind = _kind_from_method(args.method)

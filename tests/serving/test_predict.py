@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hdr_keras.errors import EXIT_USER_ERROR
 from hdr_keras.io import read_image, write_image
 from hdr_keras.inference.backends import saved_model_backend
 from hdr_keras.inference.files import read_inputs
@@ -138,7 +139,7 @@ def test_backend_errors(tmp_path, helpers, capsys, arguments, message):
     code = predict.main(
         [*arguments, "--inputs", str(source), "--output", str(tmp_path / "o.exr")]
     )
-    assert code == 2
+    assert code == EXIT_USER_ERROR
     assert message in capsys.readouterr().err
 
 
@@ -163,7 +164,7 @@ def test_input_errors(repository, tmp_path, helpers, capsys):
         ),
     ]
     for arguments, message in cases:
-        assert predict.main(arguments) == 2
+        assert predict.main(arguments) == EXIT_USER_ERROR
         assert message in capsys.readouterr().err
 
 

@@ -10,6 +10,7 @@ import pytest
 from hdr_keras.methods.debevec import core as debevec
 from hdr_keras.methods.mertens import core as mertens
 from hdr_keras.inference.files import predict_files
+from hdr_keras.errors import EXIT_USER_ERROR
 from hdr_keras.io import read_image, write_image
 from serving import predict
 
@@ -126,7 +127,7 @@ def test_methods_with_weights_still_need_a_model(tmp_path, capsys):
             f"--output={tmp_path / 'x.exr'}",
         ]
     )
-    assert status == 2
+    assert status == EXIT_USER_ERROR
     assert (
         "method eilertsen needs a trained model: pass --model"
         in capsys.readouterr().err

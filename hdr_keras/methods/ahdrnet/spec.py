@@ -37,4 +37,5 @@ SPEC = MethodSpec(
     stride=STRIDE,
     parts=PARTS,
     training=TRAINING,
+    authors_weights="hdr_keras.methods.ahdrnet.authors",
 )

@@ -42,4 +42,5 @@ SPEC = MethodSpec(
     parts=PARTS,
     training=TRAINING,
     takes_vgg_weights=True,
+    authors_weights="hdr_keras.methods.eilertsen.authors",
 )

@@ -67,6 +67,7 @@ def _spec(name: str, builder, paper: str, training: TrainConfig) -> MethodSpec:
         loss_model=training_model,
         parts=PARTS,
         training=training,
+        authors_weights="hdr_keras.methods.kalantari.authors",
     )
 
 

@@ -113,4 +113,5 @@ SPEC = MethodSpec(
     training=TRAINING,
     takes_vgg_weights=True,
     eval_extras=(REAL_PAIRS,),
+    authors_weights="hdr_keras.methods.liu.authors",
 )

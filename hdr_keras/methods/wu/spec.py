@@ -47,6 +47,7 @@ RESNET_SPEC = MethodSpec(
     loss_model=tonemapped_model,
     parts=RESNET_PARTS,
     training=TRAINING,
+    authors_weights="hdr_keras.methods.wu.authors",
 )
 UNET_SPEC = MethodSpec(
     name="wu_unet",
