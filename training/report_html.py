@@ -208,7 +208,8 @@ def write_page(path: Path, document: dict, examples: list[ExampleImages]) -> Non
         f' PU21 peak {settings["peak_luminance"]:g} cd/m&sup2;. '
         f'Tone mapping of the pictures: <b id="tonemap">'
         f'{_e(document["tonemap"]["description"])}</b> (<code>--tonemap</code>). '
-        "Error maps: |mu-law(prediction/peak) - mu-law(reference/peak)|. All "
+        "Error maps: |mu-law(prediction/peak) - mu-law(reference/peak)| (against a "
+        "display-referred ground truth: |Reinhard view - ground truth|). All "
         "metrics: higher is better; best per column in bold. Click a column to "
         "sort, a picture for its full size.</p>"
         "<h2>Mean scores</h2>"
