@@ -175,8 +175,7 @@ def text_table(results: dict[str, dict]) -> str:
     rows = [
         f"{name:<28}"
         + "".join(
-            f"{r['mean'][m]:>14.4f}" if m in r["mean"] else f"{'-':>14}"
-            for m in names
+            f"{r['mean'][m]:>14.4f}" if m in r["mean"] else f"{'-':>14}" for m in names
         )
         for name, r in results.items()
     ]

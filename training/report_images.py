@@ -167,9 +167,7 @@ def write_example_images(
     for label, image in shown.items():
         prefix = "m-" if label in outputs else ""
         stem = f"{folder}/{prefix}{slug(label)}"
-        picture = Picture(
-            label, f"{stem}.png", f"{stem}-thumb.png", f"{stem}-crop.png"
-        )
+        picture = Picture(label, f"{stem}.png", f"{stem}-thumb.png", f"{stem}-crop.png")
         write_image(report / picture.full, image)
         write_image(report / picture.thumb, _thumbnail(image))
         write_image(report / picture.crop, image[y : y + size, x : x + size])

@@ -72,7 +72,9 @@ def _run_browser(browser: str, profile: Path, *flags: str) -> str:
 def test_report_in_headless_chromium(tiny_stacks, tmp_path):
     browser = _browser()
     if browser is None:
-        pytest.skip(f"no browser installed ({', '.join(BROWSERS)}): apt-get install chromium")
+        pytest.skip(
+            f"no browser installed ({', '.join(BROWSERS)}): apt-get install chromium"
+        )
     report = tmp_path / "report"
     document = compare(
         parse_compare("debevec,mertens"),
@@ -98,19 +100,26 @@ def test_report_in_headless_chromium(tiny_stacks, tmp_path):
     assert float(np.std(shot)) > 0  # not a blank page
 
     page = (report / "index.html").read_text()
-    (report / "check.html").write_text(page.replace("</body>", CHECK + "</body>"))
-    dom = _run_browser(
-        browser,
-        tmp_path / "profile-2",
-        "--dump-dom",
-        (report / "check.html").as_uri(),
-    )
-    found = re.search(r'<pre id="check">(.*?)</pre>', dom, re.S)
-    assert found, dom[-2000:]
-    check = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    check = _check(browser, report, tmp_path / "profile-2")
     pictures = len(re.findall(r"<img ", page))
     assert check["images"] == pictures > 0
     assert check["broken"] == []
     assert sorted(check["rows"]) == ["debevec", "mertens"]  # one row per method
     # the first metric column: mertens is not scored (sorted below any number)
     assert (check["ascending"], check["descending"]) == ("mertens", "debevec")
+
+    # the check sees a missing picture (the last crop, far below the fold)
+    missing = sorted(report.glob("images/001-*/m-mertens-crop.png"))[0]
+    missing.unlink()
+    check = _check(browser, report, tmp_path / "profile-3")
+    assert [Path(src).name for src in check["broken"]] == [missing.name]
+
+
+def _check(browser: str, report: Path, profile: Path) -> dict:
+    """What CHECK finds in the report opened from file:// (see the docstring)."""
+    page = (report / "index.html").read_text()
+    (report / "check.html").write_text(page.replace("</body>", CHECK + "</body>"))
+    dom = _run_browser(browser, profile, "--dump-dom", (report / "check.html").as_uri())
+    found = re.search(r'<pre id="check">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
