@@ -29,8 +29,8 @@ from hdr_keras.io import write_image
 from hdr_keras.tonemapping import MU_LAW, REINHARD, Tonemap, tonemap
 from training.report_data import DISPLAY_REFERENCE, Example
 
-ERROR_RANGE = 0.25  # mu-law (or display) difference shown as the colour bar's top
-THUMB_SIZE = 320  # longest side of a thumbnail, pixels
+ERROR_RANGE = 0.5  # mu-law (or display) difference shown as the colour bar's top
+THUMB_SIZE = 256  # longest side of a thumbnail, pixels
 COLORBAR = "images/colorbar.png"
 
 
