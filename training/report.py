@@ -14,7 +14,8 @@ Scoring (`score_example`):
   a display-referred output (Mertens) is compared as it is;
 - a display-referred output against a linear reference, or a scene without
   reference: shown, not scored.
-Pictures (`training.report_images`) and the page (`training.report_html`).
+Pictures (`training.report_images`) show the outputs as scored (exposure-aligned
+when `align_exposure` is on) and the page is `training.report_html`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from hdr_keras import metrics
 from hdr_keras.inference.metadata import DISPLAY
 from hdr_keras.registry import list_methods
-from hdr_keras.spec import SINGLE
+from hdr_keras.spec import SINGLE, STACK
 from hdr_keras.tonemapping import REINHARD, Tonemap, tonemap
 from training.evaluation import ScoreSettings, crop_border, score
 from training.report_data import DISPLAY_REFERENCE, Example, load_report_data
@@ -168,6 +169,25 @@ def score_example(
     )
 
 
+def shown_output(example: Example, output, output_kind: str, settings) -> np.ndarray:
+    """The output as scored: exposure-aligned to a linear reference when the
+    settings align (single-image methods by default), so pictures and error maps
+    show what the metrics saw."""
+    if (
+        settings.align_exposure == "none"
+        or output_kind == DISPLAY
+        or example.reference is None
+        or example.reference_kind == DISPLAY_REFERENCE
+    ):
+        return output
+    kind = STACK if isinstance(example.inputs, dict) else SINGLE
+    ldr = input_view(example, kind)[None]
+    aligned, _ = metrics.align_exposure(
+        example.reference, output[None], ldr, settings.align_exposure
+    )
+    return np.asarray(aligned, np.float32)[0]
+
+
 def text_table(results: dict[str, dict]) -> str:
     """Mean scores as plain text, one row per method ("-" where not scored)."""
     names = list(dict.fromkeys(m for r in results.values() for m in r["mean"]))
@@ -233,6 +253,7 @@ def compare(
             except ValueError as error:
                 raise ValueError(f"{example.name}: {name}: {error}") from None
             per_image[name][example.name] = scores
+            outputs[name] = shown_output(example, outputs[name], kinds[name], settings)
         pictures.append(
             write_example_images(
                 report,

@@ -22,8 +22,20 @@ from hdr_keras.tonemapping import BAND_ROWS, Tonemap, parse_tonemap, tonemap
 from training import evaluate
 from training.evaluation import ALL_METRICS, ScoreSettings
 from training.evaluation import evaluate as score_all
-from training.report import Compared, load_backends, parse_compare, score_example
-from training.report_data import DISPLAY_REFERENCE, load_report_data, read_scene
+from training.report import (
+    Compared,
+    load_backends,
+    parse_compare,
+    score_example,
+    shown_output,
+)
+from training.report_data import (
+    DISPLAY_REFERENCE,
+    LINEAR_REFERENCE,
+    Example,
+    load_report_data,
+    read_scene,
+)
 from training.report_images import crop_box
 
 
@@ -192,6 +204,18 @@ def test_brackets_with_a_display_referred_ground_truth(tmp_path):
     unscored = read_scene(tmp_path / "unscored")
     assert unscored.reference is None
     assert score_example(unscored, hdr, "linear", "stack", settings) == {}
+
+
+def test_pictures_show_the_output_as_scored():
+    hdr = _radiance((1, 12, 16, 3), seed=3)
+    ldr = np.clip(hdr, 0, 1) * 0.5  # nothing saturated: every pixel is fitted
+    example = Example(ldr, hdr, LINEAR_REFERENCE, "photo")
+    half = hdr[0] / 2  # right up to the exposure, which one photo cannot fix
+    log = ScoreSettings(align_exposure="log")
+    assert np.allclose(shown_output(example, half, "linear", log), hdr[0], rtol=1e-5)
+    none = ScoreSettings(align_exposure="none")
+    assert shown_output(example, half, "linear", none) is half
+    assert shown_output(example, half, "display", log) is half
 
 
 def test_cli_compare_errors_name_the_flag(tmp_path, capsys):
