@@ -55,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="registered method (training-free without --model)",
     )
     add("--data", required=True, help="TFRecord glob/folder, Kalantari or pairs folder")
-    add("--data_format", default="auto", help="auto, tfrecord, kalantari or pairs")
+    add(
+        "--data_format",
+        default="auto",
+        help="auto, tfrecord, kalantari, pairs (brackets with --compare)",
+    )
     add("--metrics", default=",".join(ALL_METRICS), help="comma-separated metrics")
     add(
         "--crop_border",
@@ -169,6 +173,8 @@ def run_compare(args: argparse.Namespace) -> dict:
 
     if args.model or args.method or args.baselines:
         raise UserError("--compare replaces --model, --method and --baselines")
+    if args.csv:
+        raise UserError("--csv is not written with --compare: use --json")
     if not args.report:
         raise UserError("--compare needs --report=DIR (the HTML report's folder)")
     if args.crop_size < 1 or args.max_images < 0:
