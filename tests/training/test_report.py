@@ -118,11 +118,17 @@ def _links(page: str) -> list[str]:
 
 @pytest.mark.slow
 def test_cli_compare_writes_a_self_contained_report(tiny_stacks, tmp_path, capsys):
+    import hdr_keras
+
+    model = tmp_path / "tiny_ahdrnet.keras"  # a model file among the methods
+    hdr_keras.build_model(
+        "ahdrnet", features=4, growth=4, dense_layers=1, blocks=1
+    ).save(model)
     data = f"{tiny_stacks}/eval-*.tfrecord"
     report = tmp_path / "report"
     code = evaluate.main(
         [
-            "--compare=debevec,mertens",
+            f"--compare=debevec,mertens,tiny={model}",
             f"--data={data}",
             f"--report={report}",
             "--tonemap=exposure:1",
@@ -150,12 +156,20 @@ def test_cli_compare_writes_a_self_contained_report(tiny_stacks, tmp_path, capsy
     for image, scores in alone["per_image"].items():
         assert results["debevec"]["per_image"][image] == pytest.approx(scores, rel=1e-5)
     assert results["mertens"]["mean"] == {}  # display output, linear reference
+    assert set(results["tiny"]["mean"]) == set(ALL_METRICS)
     page = (report / "index.html").read_text()
     assert "exposure +1 stops" in page  # the tone mapping is stated
-    assert (
-        len(re.findall(r"<tr><td class=\"name\">", page.split('id="per-image"')[0]))
-        == 2
-    )
+    table = page.split('id="results"')[1].split("</table>")[0]
+    rows = re.findall(r'<tr><td class="name">([^<]+)</td>(.*?)</tr>', table)
+    assert [name for name, _ in rows] == ["debevec", "mertens", "tiny"]
+    best = max(("debevec", "tiny"), key=lambda n: results[n]["mean"]["psnr_mu"])
+    marked = [
+        n
+        for n, cells in rows
+        if cells.startswith('<td data-value="')
+        and 'class="best"' in cells.split("</td>")[0]
+    ]
+    assert marked == [best]  # the best psnr_mu (first column) is marked, only it
     links = _links(page)
     assert links and not re.search(r"<link|https?:|data:", page)
     for link in links:  # every picture is a file beside the page
