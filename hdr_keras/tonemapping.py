@@ -83,11 +83,10 @@ def parse_tonemap(text: str) -> Tonemap:
 
 
 def _peaks(hdr: np.ndarray, peak) -> np.ndarray:
-    """Peak per image, broadcastable to `hdr`, 1 where it is not positive."""
+    """`peak` as an array broadcastable to `hdr` (default: each image's maximum)."""
     if peak is None:
         peak = np.max(hdr, axis=(-3, -2, -1), keepdims=True) if hdr.size else 0.0
-    peak = np.asarray(peak, dtype=np.float32)
-    return peak
+    return np.asarray(peak, dtype=np.float32)
 
 
 def _reinhard(image: np.ndarray) -> np.ndarray:
@@ -113,6 +112,8 @@ def tonemap(hdr, operator: Tonemap | str = MU_LAW, peak=None) -> np.ndarray:
 
     settings = operator if isinstance(operator, Tonemap) else parse_tonemap(operator)
     hdr = np.maximum(np.asarray(hdr, dtype=np.float32), 0.0)
+    if hdr.ndim < 3 or hdr.shape[-1] != 3:
+        raise ValueError(f"tonemap expects [..., H, W, 3] radiance, got {hdr.shape}")
     peaks = _peaks(hdr, peak)
     result = np.empty(hdr.shape, np.float32)
     if settings.operator == REINHARD:
@@ -122,7 +123,7 @@ def tonemap(hdr, operator: Tonemap | str = MU_LAW, peak=None) -> np.ndarray:
         return np.stack(images).reshape(hdr.shape) if images else result
     # pointwise operators: row bands along H, one peak for the whole image
     band_peaks = np.broadcast_to(peaks, peaks.shape)
-    for row in range(0, hdr.shape[-3] if hdr.ndim >= 3 else 0, BAND_ROWS):
+    for row in range(0, hdr.shape[-3], BAND_ROWS):
         band = hdr[..., row : row + BAND_ROWS, :, :]
         if settings.operator == MU_LAW:
             mapped = np.asarray(display_tonemap(band, peak=band_peaks))

@@ -78,6 +78,8 @@ def test_exposure_and_reinhard_views():
     ):
         with pytest.raises(ValueError, match=message):
             parse_tonemap(text)
+    with pytest.raises(ValueError, match=r"\[\.\.\., H, W, 3\] radiance, got \(4, 3\)"):
+        tonemap(np.ones((4, 3)))
 
 
 # ------------------------------------------------------------- compare entries
