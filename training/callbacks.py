@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdr_keras.io import write_image
-from hdr_keras.ops.tonemap import display_tonemap
+from hdr_keras.tonemapping import tonemap
 
 # Radiance shown as white in previews. Single-image targets: 4 stops above the LDR
 # input's saturation point (radiance 1), so highlights stay visible and mid-tones
@@ -20,8 +20,8 @@ PREVIEW_PEAK = {"single": 16.0, "stack": 1.0}
 class PreviewImages(keras.callbacks.Callback):
     """After each epoch, writes [input | prediction | reference] previews.
 
-    Prediction and reference are tonemapped with `display_tonemap` on one scale,
-    radiance `peak` mapping to white. PNGs go to
+    Prediction and reference are tone-mapped with `hdr_keras.tonemapping.tonemap`
+    (mu-law) on one scale, radiance `peak` mapping to white. PNGs go to
     `<model_dir>/previews/epoch_XXXX.png`, images to TensorBoard under `previews`.
 
     Args:
@@ -49,11 +49,11 @@ class PreviewImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         prediction = self.inference_model(self.inputs, training=False)
-        rows = tf.concat(
+        rows = np.concatenate(
             [
-                self.display,
-                display_tonemap(prediction, self.peak),
-                display_tonemap(self.hdr, self.peak),
+                np.asarray(self.display, dtype=np.float32),
+                tonemap(prediction, peak=self.peak),
+                tonemap(self.hdr, peak=self.peak),
             ],
             axis=2,
         )
@@ -62,7 +62,7 @@ class PreviewImages(keras.callbacks.Callback):
                 "previews", rows, step=epoch + 1, max_outputs=rows.shape[0]
             )
         self.writer.flush()
-        grid = np.concatenate(list(rows.numpy()), axis=0)
+        grid = np.concatenate(list(rows), axis=0)
         write_image(self.preview_dir / f"epoch_{epoch + 1:04d}.png", grid)
 
 

@@ -5,8 +5,11 @@
     python -m training.evaluate --model=runs/ahdrnet --data=/data/SIGGRAPH17/Test \
         --crop_border=50 --baselines
     python -m training.evaluate --method=NAME --data='/data/tfr/eval-*.tfrecord'
+    python -m training.evaluate --compare=debevec,mertens,mine=runs/ahdrnet \
+        --data=shared/data/dynamic_brackets --report=report --tonemap=reinhard
 
-Scoring, metrics and baselines: `training.evaluation`.
+Scoring, metrics and baselines: `training.evaluation`; `--compare` and its HTML
+report: `training.report`.
 """
 
 from __future__ import annotations
@@ -52,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="registered method (training-free without --model)",
     )
     add("--data", required=True, help="TFRecord glob/folder, Kalantari or pairs folder")
-    add("--data_format", default="auto", help="auto, tfrecord, kalantari or pairs")
+    add(
+        "--data_format",
+        default="auto",
+        help="auto, tfrecord, kalantari, pairs (brackets with --compare)",
+    )
     add("--metrics", default=",".join(ALL_METRICS), help="comma-separated metrics")
     add(
         "--crop_border",
@@ -87,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual camera seed (single-image TFRecords)",
     )
     add("--progress", action=argparse.BooleanOptionalAction, default=True)
+    add(
+        "--compare",
+        default=None,
+        help="comma-separated methods, model paths or NAME=PATH scored side by side",
+    )
+    add("--report", default=None, help="folder for the --compare HTML report")
+    add(
+        "--tonemap",
+        default="mu_law",
+        help="pictures' tone mapping: mu_law, exposure:STOPS[:GAMMA] or reinhard",
+    )
+    add("--crop_size", type=int, default=128, help="zoomed crop size in pixels")
     return parser
 
 
@@ -134,24 +153,73 @@ def _op_error_text(error) -> str:
     return text
 
 
+def _settings(args: argparse.Namespace, input_kind: str) -> ScoreSettings:
+    align = args.align_exposure
+    if align == "auto":
+        align = "log" if input_kind == SINGLE else "none"
+    return ScoreSettings(
+        metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
+        crop_border=args.crop_border,
+        align_exposure=align,
+        peak_luminance=args.peak_luminance,
+        pu21_variant=args.pu21_variant,
+    )
+
+
+def run_compare(args: argparse.Namespace) -> dict:
+    """`--compare` (`training.report`): scores side by side, writes the report."""
+    from hdr_keras.tonemapping import parse_tonemap
+    from training import report
+
+    if args.model or args.method or args.baselines:
+        raise UserError("--compare replaces --model, --method and --baselines")
+    if args.csv:
+        raise UserError("--csv is not written with --compare: use --json")
+    if not args.report:
+        raise UserError("--compare needs --report=DIR (the HTML report's folder)")
+    if args.crop_size < 1 or args.max_images < 0:
+        raise UserError("--crop_size must be >= 1 and --max_images >= 0")
+    try:
+        entries = report.parse_compare(args.compare)
+        view = parse_tonemap(args.tonemap)
+        backends = report.load_backends(entries)
+        kind = next(iter(backends.values())).input_kind
+        document = report.compare(
+            entries,
+            args.data,
+            args.report,
+            _settings(args, kind),
+            view,
+            args.data_format,
+            args.max_images,
+            args.crop_size,
+            args.progress,
+            args.seed,
+            backends=backends,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        raise UserError(str(error)) from None
+    print(report.text_table(document["results"]))
+    print(f"wrote {Path(args.report) / 'index.html'}")
+    if args.json:
+        write_json(document, args.json)
+    return document
+
+
 def run(args: argparse.Namespace) -> dict:
     """Evaluates as the flags say; prints the table; returns the JSON document."""
     import tensorflow as tf
 
+    if args.compare:
+        return run_compare(args)
+    if args.report:
+        raise UserError("--report needs --compare=M1,M2,...")
+
     from training.eval_data import load_eval_data
 
     name, input_kind, predict = load_predictor(args.model, args.method)
-    align = args.align_exposure
-    if align == "auto":
-        align = "log" if input_kind == SINGLE else "none"
     try:
-        settings = ScoreSettings(
-            metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
-            crop_border=args.crop_border,
-            align_exposure=align,
-            peak_luminance=args.peak_luminance,
-            pu21_variant=args.pu21_variant,
-        )
+        settings = _settings(args, input_kind)
         data = load_eval_data(args.data, input_kind, args.data_format, args.seed)
     except (ValueError, FileNotFoundError) as error:
         raise UserError(str(error)) from None

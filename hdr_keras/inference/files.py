@@ -5,7 +5,7 @@ the bracket's stops come from `hdr_keras.inference.exposures` and the frames are
 sorted from the shortest to the longest exposure (the reference is the middle one).
 Large images run through overlapping tiles (`hdr_keras.inference.tiling`) aligned
 to the backend's stride; a `whole_image` backend runs untiled. The PNG is
-`display_tonemap` with the whole image's peak, or the output itself for a backend
+`hdr_keras.tonemapping.tonemap` (mu-law) with the whole image's peak, or the output itself for a backend
 whose output is already a display image (`output_kind` "display": Mertens).
 """
 
@@ -23,10 +23,10 @@ from hdr_keras.inference.exposures import read_stops
 from hdr_keras.inference.metadata import DISPLAY
 from hdr_keras.io import is_hdr_path, read_image, write_image
 from hdr_keras.spec import SINGLE
+from hdr_keras.tonemapping import tonemap
 
 OUTPUT_EXTENSIONS = (".exr", ".hdr")
 ALIGN_CHOICES = ("none", "homography")
-_TONEMAP_ROWS = 256
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +66,9 @@ def read_inputs(
 
 
 def tonemap_for_display(hdr: np.ndarray) -> np.ndarray:
-    """`display_tonemap` of the whole image (one peak), computed in row bands."""
-    from hdr_keras.ops.tonemap import display_tonemap
-
-    peak = float(np.max(np.maximum(hdr, 0.0))) if hdr.size else 0.0
-    result = np.empty(hdr.shape, np.float32)
-    for row in range(0, hdr.shape[0], _TONEMAP_ROWS):
-        band = hdr[row : row + _TONEMAP_ROWS]
-        result[row : row + _TONEMAP_ROWS] = np.asarray(display_tonemap(band, peak=peak))
-    return result
+    """The PNG's view of [H, W, 3] radiance: `hdr_keras.tonemapping.tonemap` with its
+    default (mu-law, the whole image's peak, computed in row bands)."""
+    return tonemap(hdr)
 
 
 def predict_files(
