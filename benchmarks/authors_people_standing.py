@@ -16,8 +16,8 @@ operator (`gt.png`). Each prediction is tone-mapped the same way
   reference_linearized`);
 - the unaligned Debevec & Malik merge (`--method=debevec`).
 
-Prints one line per predictor and writes the three tone-mapped images as PNG to
---out (default docs/images/people_standing/).
+Prints one line per predictor and writes the three tone-mapped images (512x384
+JPEG) to --out (default docs/images/people_standing/).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def main(argv=None) -> dict:
         tonemapped = reinhard(hdr)
         results[name] = psnr(tonemapped, truth)
         stem = name.split(" ")[0].strip(",")
-        write_image(out / f"{stem}.png", tonemapped)
+        thumb = cv2.resize(tonemapped, (512, 384), interpolation=cv2.INTER_AREA)
+        write_image(out / f"{stem}.jpg", thumb, quality=90)
         print(f"{name:34s} PSNR (Reinhard) {results[name]:6.2f} dB")
     print(f"kalantari_we end to end (serving.predict, flow included): {we_seconds:.1f} s")
     return results
