@@ -33,10 +33,7 @@ MEMORY_FRACTION = 0.5
 # many of them): a tensor with more elements crashes the process.
 MAX_TENSOR_ELEMENTS = (1 << 31) - 1
 FLOAT32_BYTES = 4
-TILE_HINT = (
-    "split the image into tiles, e.g. `python -m serving.predict --tile=512 ...` "
-    "(or the server's --max_pixels_per_request)"
-)
+TILE_HINT = "predict it in tiles: python -m serving.predict --tile=512 ..."
 
 
 def is_image_input(dtype_enum: int, dims: list[int]) -> bool:

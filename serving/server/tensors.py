@@ -124,8 +124,8 @@ def json_to_array(value, dtype, name: str) -> np.ndarray:
             ) from None
         return array
     bad = _first_wrong_leaf(value, dtype)
-    if bad is not None:
-        raise json_type_error(bad, dtype)
+    if bad:
+        raise json_type_error(bad[0], dtype)
     try:
         array = np.asarray(value, dtype=dtype.as_numpy_dtype)
     except (ValueError, TypeError, OverflowError) as error:
@@ -170,7 +170,7 @@ def json_type_error(value, dtype):
 
 
 def _first_wrong_leaf(value, dtype):
-    """The first leaf that is not a number for a numeric dtype (None: all fine).
+    """(the first leaf that is not a number for a numeric dtype,), or () if none.
 
     Fast path: numpy reads a list of numbers as a numeric array; only when it does
     not (strings, null, booleans, objects) are the leaves walked.
@@ -181,7 +181,7 @@ def _first_wrong_leaf(value, dtype):
         probe = None
     want_bool = dtype.name == "bool"
     if probe is not None and probe.dtype.kind in ("b" if want_bool else "iuf"):
-        return None
+        return ()
     stack = [value]
     while stack:
         item = stack.pop()
@@ -189,10 +189,10 @@ def _first_wrong_leaf(value, dtype):
             stack.extend(reversed(item))
         elif want_bool:
             if not isinstance(item, bool):
-                return item
+                return (item,)
         elif isinstance(item, bool) or not isinstance(item, (int, float)):
-            return item
-    return None
+            return (item,)
+    return ()
 
 
 def _is_b64(value) -> bool:

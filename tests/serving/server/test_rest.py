@@ -129,7 +129,7 @@ def test_predict_b64_png_bytes(repository, rest_url, helpers):
             400,
             "rectangular",
         ),
-                (
+        (
             "single:predict",
             {"instances": [[[["a", "b", "c"]]]]},
             None,
