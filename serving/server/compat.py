@@ -188,7 +188,6 @@ ROWS = [
         "random bytes as a request line on the REST port",
         "400 (malformed request line); server keeps serving",
         "util/net_http (libevent)",
-        "400 from Python's http.server",
     ),
     Row("rest_json", "REST: malformed JSON", "400 `JSON Parse error: ...`", JT),
     Row(
@@ -244,6 +243,8 @@ ROWS = [
         "ports opened only after every model loaded; exits when one cannot load",
         SC + " (WaitUntilModelsAvailable)",
         "exit code 1 with `N model(s) did not become available`",
+        "the real server aborts with that message (TF_QCHECK_OK in main.cc); 1 is "
+        "hdr-keras's code for a refused run",
         kind="behaviour",
         checked_by="test_behaviour.py::test_startup_exits_when_a_model_cannot_load",
     ),
@@ -297,7 +298,8 @@ ROWS = [
         "argument`)",
         MAIN,
         "refused, exit 2",
-        "",
+        "exit 2 is every hdr-keras command's usage error; the real server exits -1 "
+        "for a bad value and only warns about an unknown flag",
         kind="behaviour",
         checked_by="test_behaviour.py::test_flags_as_the_real_server",
     ),
