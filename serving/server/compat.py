@@ -171,6 +171,14 @@ ROWS = [
         "a development server must survive every request",
     ),
     Row(
+        "huge_shape",
+        "gRPC: a TensorProto declaring 10^10 values but carrying one",
+        "none: Tensor::FromProto expands it in memory",
+        "tensorflow/core/framework/tensor.cc (via " + PU + ")",
+        'RESOURCE_EXHAUSTED `input "exposure" declares 10000000000 elements`',
+        "a development server must survive every request",
+    ),
+    Row(
         "float_val",
         "gRPC: answer encoding",
         "typed `float_val` (tensor_content with "

@@ -237,9 +237,23 @@ class Servable:
         shapes: Mapping[str, list[int]],
         strings: Mapping[str, Callable[[], list[bytes]]],
     ) -> None:
-        """RESOURCE_EXHAUSTED when the request's pixels exceed the budget."""
+        """RESOURCE_EXHAUSTED when the request's pixels exceed the budget, or when
+        any input declares more elements than an image of the budget holds (a
+        TensorProto with a huge shape and one value would be expanded in memory)."""
         pixels = budget.request_pixels(self.image_inputs[signature], shapes, strings)
         budget.check_pixels(pixels, self.max_pixels, self.name, self.version)
+        limit = budget.MAX_TENSOR_ELEMENTS
+        if self.max_pixels is not None:
+            limit = min(limit, 3 * self.max_pixels)
+        for name, shape in shapes.items():
+            elements = int(np.prod([max(0, int(n)) for n in shape], dtype=np.float64))
+            if elements > limit:
+                raise ServingError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f'input "{name}" declares {elements} elements; model {self.name} '
+                    f"version {self.version} takes at most {limit} per input "
+                    f"(--max_pixels_per_request); {budget.TILE_HINT}",
+                )
 
     def run(
         self,

@@ -218,3 +218,20 @@ FRAGMENTS = {
     "rest_null": "JSON Value: null Type: Null is not of expected type: float",
     "rest_signature": 'Serving signature name: "nope" not found in signature def',
 }
+
+
+def _huge_shape(live) -> str:
+    """A TensorProto declaring 10^10 exposure values but carrying one."""
+    message = request(
+        "stack",
+        {"ldr": ldr(1, 3, 4, 4, 3), "exposure": np.zeros((1, 3), np.float32)},
+    )
+    proto = message.inputs["exposure"]
+    proto.ClearField("tensor_content")
+    proto.float_val.append(0.0)
+    proto.tensor_shape.dim[1].size = 10**10
+    return grpc_code(live, message)
+
+
+SENDERS["huge_shape"] = _huge_shape
+FRAGMENTS["huge_shape"] = 'input "exposure" declares 10000000000 elements'
