@@ -4,6 +4,11 @@ Every function here runs inside the traced serving graph (TF ops only, no Python
 control flow on tensors). Input validation (rank, channels, range, NaN; errors as
 INVALID_ARGUMENT "assertion failed: [<readable text naming the input>]") is
 `hdr_keras.inference.validation`, shared with the Keras backend of the predict CLI.
+
+The smallest image a model runs on (`minimum_size`, e.g. 11 x 11 for a network that
+mirror-pads to a multiple of 32) is found at export by running the model on
+growing n x n images; smaller images are refused by the validation with a message
+naming the input and that minimum, instead of an error from deep inside the model.
 """
 
 from __future__ import annotations
@@ -102,6 +107,32 @@ def _outputs(hdr) -> dict[str, tf.Tensor]:
     return {"hdr": hdr, "tonemapped": display_tonemap(hdr)}
 
 
+# Sides tried by `minimum_size`; a model needing more is not size-checked.
+MAX_PROBED_SIDE = 64
+
+
+def minimum_size(model, input_kind: str) -> int:
+    """Smallest n such that `model` runs on n x n images (1 when any size works).
+
+    Padding needs (mirror/reflect padding cannot pad more than the image holds)
+    grow with the stride, not with the image, so every size from n up works; the
+    height and width are padded independently, so n bounds each of them.
+    """
+    for side in range(1, MAX_PROBED_SIDE + 1):
+        ldr = tf.fill([1, side, side, 3], 0.5)
+        try:
+            if input_kind == STACK:
+                frames = tf.stack([ldr] * 3, axis=1)
+                exposure = tf.constant([[0.0, 2.0, 4.0]])
+                model({"ldr": frames, "exposure": exposure}, training=False)
+            else:
+                model(ldr, training=False)
+        except (tf.errors.InvalidArgumentError, ValueError):
+            continue
+        return side
+    return 1
+
+
 def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]]:
     """Endpoint name -> (function, input signature) for `input_kind` single|stack.
 
@@ -109,12 +140,16 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
     stack: serving_default(ldr [B,N,H,W,3], exposure [B,N]),
            serving_bytes(images string [B,N], exposure [B,N]).
     All return {"hdr": linear radiance [B,H,W,3], "tonemapped": see
-    `hdr_keras.ops.tonemap.display_tonemap`}.
+    `hdr_keras.ops.tonemap.display_tonemap`}. Images smaller than
+    `minimum_size(model)` are refused (INVALID_ARGUMENT naming `ldr`).
     """
+    if input_kind not in (SINGLE, STACK):
+        raise ValueError(f"input_kind must be 'single' or 'stack', got {input_kind!r}")
+    min_size = minimum_size(model, input_kind)
     if input_kind == SINGLE:
 
         def single(ldr):
-            return _outputs(model(validate_single(ldr), training=False))
+            return _outputs(model(validate_single(ldr, min_size), training=False))
 
         def single_bytes(images):
             return single(decode_images(images, ["batch"]))
@@ -126,7 +161,7 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
     if input_kind == STACK:
 
         def stack(ldr, exposure):
-            ldr, exposure = validate_stack(ldr, exposure)
+            ldr, exposure = validate_stack(ldr, exposure, min_size)
             return _outputs(model({"ldr": ldr, "exposure": exposure}, training=False))
 
         def stack_bytes(images, exposure):

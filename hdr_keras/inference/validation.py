@@ -95,9 +95,29 @@ def check_finite(x: tf.Tensor, name: str) -> tf.Tensor:
     return gate([ok], x)
 
 
-def validate_ldr(ldr: tf.Tensor, layout: list[str]) -> tf.Tensor:
-    """Validated `ldr`: rank len(layout), 3 channels, non-empty, finite, in [0, 1]."""
-    checked, _ = check_shape(ldr, "ldr", layout, channels=3)
+def check_min_size(
+    x: tf.Tensor, shape: tf.Tensor, name: str, height_axis: int, min_size: int
+) -> tf.Tensor:
+    """Gated `x`, checked to be at least `min_size` pixels high and wide."""
+    if min_size <= 1:
+        return x
+    size = shape[height_axis : height_axis + 2]
+    ok = runtime_assert(
+        tf.reduce_all(size >= min_size),
+        format_message(
+            f"{name} is {{}} [height width] pixels but this model needs at least "
+            f"{min_size}x{min_size}: pad or enlarge the image",
+            size,
+        ),
+    )
+    return gate([ok], x)
+
+
+def validate_ldr(ldr: tf.Tensor, layout: list[str], min_size: int = 1) -> tf.Tensor:
+    """Validated `ldr`: rank len(layout), 3 channels, non-empty, at least
+    `min_size` x `min_size` pixels, finite, in [0, 1]."""
+    checked, shape = check_shape(ldr, "ldr", layout, channels=3)
+    checked = check_min_size(checked, shape, "ldr", len(layout) - 3, min_size)
     checked = check_finite(checked, "ldr")
     low, high = tf.reduce_min(checked), tf.reduce_max(checked)
     in_range = runtime_assert(
@@ -112,15 +132,15 @@ def validate_ldr(ldr: tf.Tensor, layout: list[str]) -> tf.Tensor:
     return gate([in_range], checked)
 
 
-def validate_single(ldr: tf.Tensor) -> tf.Tensor:
+def validate_single(ldr: tf.Tensor, min_size: int = 1) -> tf.Tensor:
     """Validated single-image `ldr` [B, H, W, 3] with its static shape restored."""
-    checked = validate_ldr(ldr, ["batch", "height", "width", "3"])
+    checked = validate_ldr(ldr, ["batch", "height", "width", "3"], min_size)
     return tf.ensure_shape(checked, SINGLE_LDR_SPEC.shape)
 
 
-def validate_stack(ldr: tf.Tensor, exposure: tf.Tensor):
+def validate_stack(ldr: tf.Tensor, exposure: tf.Tensor, min_size: int = 1):
     """Validated stack `ldr` [B, N, H, W, 3] (N >= 2) and `exposure` [B, N]."""
-    ldr = validate_ldr(ldr, ["batch", "frames", "height", "width", "3"])
+    ldr = validate_ldr(ldr, ["batch", "frames", "height", "width", "3"], min_size)
     ldr_shape = runtime_shape(ldr)
     frames_ok = runtime_assert(
         ldr_shape[1] >= 2,

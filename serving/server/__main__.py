@@ -1,6 +1,6 @@
-"""`python -m serving.server`: see `serving.server.model_server.main`."""
+"""`python -m serving.server`: see `serving.server.cli.main`."""
 
-from serving.server.model_server import main
+from serving.server.cli import main
 
 if __name__ == "__main__":
     main()

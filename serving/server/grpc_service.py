@@ -3,6 +3,15 @@
 `PredictionService`: Predict and GetModelMetadata (Classify, Regress and
 MultiInference answer UNIMPLEMENTED, as the generated base class does).
 `ModelService`: GetModelStatus and HandleReloadConfigRequest.
+
+Predict checks in TF Serving's order (model_servers/server_core.cc, then
+servables/tensorflow/predict_util.cc): model name, model and version (or label),
+signature (FAILED_PRECONDITION), input names, then the pixel budget read from the
+TensorProto shapes (`serving.server.budget`), then the tensors are decoded
+("tensor parsing error: NAME", as saved_model::GetInputValues) and run. Outputs are
+written in the typed `*_val` fields unless `tensor_content` is asked for
+(`--enable_serialization_as_tensor_content`, as predict_util.cc's
+`PredictResponseTensorSerializationOption`).
 """
 
 from __future__ import annotations
@@ -21,8 +30,13 @@ from tensorflow_serving.apis import (
 )
 
 from serving.server.errors import ServingError, invalid_argument
-from serving.server.servables import DEFAULT_SIGNATURE, ModelManager, Servable
-from serving.server.tensors import from_tensor_proto, to_tensor_proto
+from serving.server.manager import ModelManager
+from serving.server.servables import DEFAULT_SIGNATURE, Servable
+from serving.server.tensors import (
+    from_tensor_proto,
+    to_tensor_proto,
+    to_tensor_proto_fields,
+)
 
 SIGNATURE_DEF_FIELD = "signature_def"
 
@@ -32,9 +46,15 @@ logger = logging.getLogger(__name__)
 def _version(model_spec) -> int | None:
     if model_spec.HasField("version"):
         return int(model_spec.version.value)
-    if model_spec.version_label:
-        raise invalid_argument("version labels are not supported by this server")
     return None
+
+
+def get_servable(manager: ModelManager, model_spec) -> Servable:
+    return manager.get(model_spec.name, _version(model_spec), model_spec.version_label)
+
+
+def _proto_shape(proto) -> list[int]:
+    return [int(dim.size) for dim in proto.tensor_shape.dim]
 
 
 def _abort(context, error: ServingError):
@@ -74,24 +94,34 @@ def fill_model_spec(model_spec, servable: Servable, signature: str = "") -> None
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, manager: ModelManager):
+    def __init__(self, manager: ModelManager, tensor_content: bool = False):
         self.manager = manager
+        self.tensor_content = tensor_content
 
     @_handle
     def Predict(self, request, context):
         spec = request.model_spec
+        servable = get_servable(self.manager, spec)
         signature = spec.signature_name or DEFAULT_SIGNATURE
-        try:
-            inputs = {k: from_tensor_proto(v) for k, v in request.inputs.items()}
-        except Exception as error:
-            raise invalid_argument(f"cannot read the input tensors: {error}") from None
-        servable, outputs = self.manager.predict(
-            spec.name, _version(spec), signature, inputs, request.output_filter
+        servable.check_signature(signature)
+        servable.check_input_names(signature, request.inputs.keys())
+        servable.check_budget(
+            signature,
+            {k: _proto_shape(v) for k, v in request.inputs.items()},
+            {k: (lambda v=v: list(v.string_val)) for k, v in request.inputs.items()},
         )
+        inputs = {}
+        for name, proto in request.inputs.items():
+            try:
+                inputs[name] = from_tensor_proto(proto)
+            except Exception:  # truncated content, bad dtype, shape mismatch
+                raise invalid_argument(f"tensor parsing error: {name}") from None
+        outputs = servable.run(signature, inputs, request.output_filter)
         response = predict_pb2.PredictResponse()
         fill_model_spec(response.model_spec, servable, signature)
+        encode = to_tensor_proto if self.tensor_content else to_tensor_proto_fields
         for name, value in outputs.items():
-            response.outputs[name].CopyFrom(to_tensor_proto(value))
+            response.outputs[name].CopyFrom(encode(value))
         return response
 
     @_handle
@@ -104,9 +134,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         unsupported = [field for field in fields if field != SIGNATURE_DEF_FIELD]
         if unsupported:
             raise invalid_argument(f"Metadata field {unsupported[0]} is not supported")
-        servable = self.manager.get(
-            request.model_spec.name, _version(request.model_spec)
-        )
+        servable = get_servable(self.manager, request.model_spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         fill_model_spec(response.model_spec, servable)
         response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_def_map(servable))
@@ -114,10 +142,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 
 def status_response(
-    manager: ModelManager, name: str, version: int | None
+    manager: ModelManager, name: str, version: int | None, label: str = ""
 ) -> get_model_status_pb2.GetModelStatusResponse:
     response = get_model_status_pb2.GetModelStatusResponse()
-    for number, state, code, message in manager.status(name, version):
+    for number, state, code, message in manager.status(name, version, label):
         entry = response.model_version_status.add()
         entry.version = number
         entry.state = state
@@ -132,10 +160,12 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
     @_handle
     def GetModelStatus(self, request, context):
+        if not request.HasField("model_spec"):
+            raise invalid_argument("Missing ModelSpec")
         spec = request.model_spec
-        if not spec.name:
-            raise invalid_argument("Missing model name in request.")
-        return status_response(self.manager, spec.name, _version(spec))
+        return status_response(
+            self.manager, spec.name, _version(spec), spec.version_label
+        )
 
     @_handle
     def HandleReloadConfigRequest(self, request, context):
@@ -147,9 +177,11 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return model_management_pb2.ReloadConfigResponse()
 
 
-def add_services(server: grpc.Server, manager: ModelManager) -> None:
+def add_services(
+    server: grpc.Server, manager: ModelManager, tensor_content: bool = False
+) -> None:
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(manager), server
+        PredictionService(manager, tensor_content), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelService(manager), server

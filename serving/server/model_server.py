@@ -10,25 +10,27 @@ same SavedModels so clients, tests and the predict CLI run anywhere:
 
 - gRPC (`--port`): tensorflow.serving.PredictionService (Predict, GetModelMetadata)
   and ModelService (GetModelStatus, HandleReloadConfigRequest), registered with the
-  official `tensorflow_serving.apis` stubs; a thread pool serves calls concurrently;
-  messages above `--grpc_max_message_size` are rejected by gRPC with
-  RESOURCE_EXHAUSTED.
+  official `tensorflow_serving.apis` stubs; at most `--grpc_max_threads` (default
+  4 x CPUs, as model_servers/server.h) calls run at once, more are refused with
+  RESOURCE_EXHAUSTED (the real server's gRPC ResourceQuota, server.cc); messages
+  above 2 GiB - 1 or `--grpc_channel_arguments=grpc.max_receive_message_length=N`
+  are rejected by gRPC with RESOURCE_EXHAUSTED.
 - REST (`--rest_api_port`, 0 = off): `serving.server.rest`.
 - Versions: `serving.server.servables.ModelManager`; the base paths are polled every
   `--file_system_poll_wait_seconds`, so a newly exported version is served without
   a restart (latest version by default; others via model_spec.version).
 
-It binds 127.0.0.1 unless `--host` says otherwise. Behaviour that differs from
-tensorflow_model_server is listed in the README.
+The ports open only once every model has a version available; when one cannot
+load, the server exits (server_core.cc, `WaitUntilModelsAvailable`). It binds
+127.0.0.1. Behaviour that differs from tensorflow_model_server is listed in
+docs/serving.md ("Compatibility with TensorFlow Serving", built from
+`serving/server/compat.py`).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 from concurrent import futures
@@ -39,7 +41,7 @@ import grpc
 
 from serving.export import repository
 from serving.server import grpc_service, rest
-from serving.server.servables import ModelManager, model_config
+from serving.server.manager import ModelManager
 
 INT32_MAX = (1 << 31) - 1
 
@@ -78,6 +80,13 @@ class ModelServer:
         file_system_poll_wait_seconds: period of the version poll (<= 0: once).
         model_config_file / model_config_file_poll_wait_seconds: re-read the
             model list from this file periodically (0: never).
+        max_num_load_retries / load_retry_interval_seconds: retries of a failed
+            load (`serving.server.manager`).
+        rest_api_timeout_seconds: REST prediction deadline (504 after).
+        tensor_content: answer Predict with `tensor_content` instead of the typed
+            `*_val` fields.
+        max_pixels_per_request: pixel budget of every model (None: derived from
+            the machine's memory and each model, `serving.server.budget`).
     """
 
     def __init__(
@@ -94,10 +103,23 @@ class ModelServer:
         model_config_file: str | Path | None = None,
         model_config_file_poll_wait_seconds: float = 0.0,
         max_num_load_retries: int = 5,
+        load_retry_interval_seconds: float = 60.0,
+        rest_api_timeout_seconds: float | None = 30.0,
+        tensor_content: bool = False,
+        max_pixels_per_request: int | None = None,
     ):
         if rest_api_port and rest_api_port == port:
             raise ValueError("--rest_api_port cannot be the same as --port")
-        self.manager = ModelManager(configs, max_num_load_retries=max_num_load_retries)
+        self._stopping = threading.Event()
+        self.manager = ModelManager(
+            configs,
+            max_num_load_retries=max_num_load_retries,
+            load_retry_interval_seconds=load_retry_interval_seconds,
+            max_pixels_per_request=max_pixels_per_request,
+            stopping=self._stopping,
+        )
+        self.rest_api_timeout_seconds = rest_api_timeout_seconds
+        self.tensor_content = tensor_content
         self.host = host
         self._port = port
         self._rest_port = rest_api_port
@@ -113,11 +135,23 @@ class ModelServer:
         self._grpc_server = None
         self._http_server = None
         self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
 
     def start(self) -> "ModelServer":
-        """Loads the current versions, then starts serving (returns at once)."""
+        """Loads every model, then opens the ports (returns once serving).
+
+        Raises RuntimeError when a model cannot load (as TF Serving, which exits).
+        A model without any version keeps the server waiting, as there.
+        """
         self.manager.poll()
+        while (failures := self.manager.startup_failures()) is None:
+            if self._stopping.wait(max(self.poll_seconds, 0.05)):
+                raise RuntimeError("stopped before the models were loaded")
+            self.manager.poll()
+        if failures:
+            raise RuntimeError(
+                f"{len(failures)} model(s) did not become available: "
+                + ", ".join(failures)
+            )
         options = [
             ("grpc.max_receive_message_length", self.max_message_bytes),
             ("grpc.max_send_message_length", self.max_message_bytes),
@@ -129,8 +163,9 @@ class ModelServer:
                 self.grpc_max_threads, thread_name_prefix="grpc"
             ),
             options=options,
+            maximum_concurrent_rpcs=self.grpc_max_threads,
         )
-        grpc_service.add_services(self._grpc_server, self.manager)
+        grpc_service.add_services(self._grpc_server, self.manager, self.tensor_content)
         try:
             self.grpc_port = self._grpc_server.add_insecure_port(
                 f"{self.host}:{self._port}"
@@ -147,6 +182,7 @@ class ModelServer:
                 self._rest_port or 0,
                 num_threads=self.rest_api_num_threads,
                 max_body_bytes=self.max_message_bytes,
+                timeout_seconds=self.rest_api_timeout_seconds,
             )
             self.rest_port = self._http_server.server_address[1]
             self._spawn(self._http_server.serve_forever, "rest-accept")
@@ -202,120 +238,3 @@ class ModelServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _bool(text: str) -> bool:
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m serving.server",
-        description="Development model server speaking TF Serving's gRPC and REST "
-        "APIs (flags follow tensorflow_model_server).",
-    )
-    add = parser.add_argument
-    add("--port", type=int, default=8500, help="gRPC port (0: any free port)")
-    add("--rest_api_port", type=int, default=8501, help="REST port, 0 = off")
-    add("--host", default="127.0.0.1", help="interface to bind")
-    add("--model_name", default="default", help="name of the single model")
-    add("--model_base_path", default="", help="folder of the single model's versions")
-    add("--model_config_file", default="", help="model_config_list text proto file")
-    add("--model_config_file_poll_wait_seconds", type=float, default=0.0)
-    add("--file_system_poll_wait_seconds", type=float, default=1.0)
-    add(
-        "--grpc_max_message_size",
-        type=int,
-        default=INT32_MAX,
-        help="max gRPC receive/send message size in bytes (also the REST body limit)",
-    )
-    add(
-        "--grpc_channel_arguments",
-        default="",
-        help="comma separated key=value gRPC server options",
-    )
-    add("--grpc_max_threads", type=int, default=0, help="gRPC worker threads")
-    add("--rest_api_num_threads", type=int, default=0, help="REST worker threads")
-    add("--max_num_load_retries", type=int, default=5)
-    add(
-        "--enable_batching",
-        type=_bool,
-        nargs="?",
-        const=True,
-        default=False,
-        help="accepted for compatibility: requests are run concurrently, not merged",
-    )
-    add(
-        "--batching_parameters_file",
-        default="",
-        help="BatchingParameters text proto; validated, see --enable_batching",
-    )
-    return parser
-
-
-def configs_from_args(args: argparse.Namespace) -> list:
-    if bool(args.model_config_file) == bool(args.model_base_path):
-        raise SystemExit(
-            "pass either --model_config_file or --model_name/--model_base_path"
-        )
-    if args.model_config_file:
-        return repository.read_models_config(args.model_config_file)
-    return [model_config(args.model_name, args.model_base_path)]
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    configs = configs_from_args(args)
-    if args.batching_parameters_file:
-        params = repository.read_batching_config(args.batching_parameters_file)
-        logger.info("batching parameters (validated, not applied): %s", params)
-    if args.enable_batching:
-        logger.warning(
-            "--enable_batching: this development server runs requests concurrently "
-            "without merging them into batches"
-        )
-    server = ModelServer(
-        configs,
-        port=args.port,
-        rest_api_port=args.rest_api_port,
-        host=args.host,
-        max_message_bytes=args.grpc_max_message_size,
-        grpc_channel_arguments=parse_channel_arguments(args.grpc_channel_arguments),
-        grpc_max_threads=args.grpc_max_threads or None,
-        rest_api_num_threads=args.rest_api_num_threads or None,
-        file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
-        model_config_file=args.model_config_file or None,
-        model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
-        max_num_load_retries=args.max_num_load_retries,
-    ).start()
-    print(
-        f"Running gRPC ModelServer at {server.host}:{server.grpc_port} ...", flush=True
-    )
-    if server.rest_port:
-        print(
-            f"Exporting HTTP/REST API at {server.host}:{server.rest_port} ...",
-            flush=True,
-        )
-
-    def on_signal(signum, frame):
-        logger.info("signal %d: shutting down", signum)
-        threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.wait()
-    for thread in server._threads:
-        thread.join(timeout=10)
-    sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()

@@ -13,10 +13,19 @@ case-insensitively in the path prefix, like its `(?i)/v1/...` patterns):
 Errors answer `{"error": "<message>"}` with TF Serving's HTTP status for the gRPC
 code (`serving.server.errors.HTTP_STATUS`): 400 INVALID_ARGUMENT, 404 NOT_FOUND, ...
 Requests run on a bounded thread pool.
+
+Order and wording follow model_servers/http_rest_api_handler.cc and
+util/json_tensor.cc: the JSON is parsed first ("JSON Parse error: ..."; nesting too
+deep for the parser is a parse error, 400), then the model and version (or
+`/labels/LABEL`), the signature (400 `Serving signature name: "x" not found in
+signature def`), then the inputs. A run longer than `timeout_seconds`
+(`--rest_api_timeout_in_ms`, default 30 s) answers 504 DEADLINE_EXCEEDED; the run
+itself cannot be cancelled from Python and finishes in the background.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import re
@@ -29,13 +38,15 @@ from google.protobuf import json_format
 
 from serving.server.errors import ServingError, invalid_argument
 from serving.server.grpc_service import signature_def_map, status_response
-from serving.server.servables import DEFAULT_SIGNATURE, ModelManager
+from serving.server.manager import ModelManager
+from serving.server.servables import DEFAULT_SIGNATURE
 from serving.server.tensors import format_predict_response, parse_predict_body
 
+_VERSION = r"(?:/versions/(-?\d+)|/labels/([^/:]+))?"
 _PREDICT = re.compile(
-    r"(?i)/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)"
+    r"(?i)/v1/models/([^/:]+)" + _VERSION + ":(classify|regress|predict)"
 )
-_STATUS = re.compile(r"(?i)/v1/models(?:/([^/:]+))?(?:/versions/(\d+))?(/metadata)?")
+_STATUS = re.compile(r"(?i)/v1/models(?:/([^/:]+))?" + _VERSION + "(/metadata)?")
 _DRAIN_CHUNK = 1 << 20
 
 logger = logging.getLogger(__name__)
@@ -46,6 +57,8 @@ class _Handler(http_server.BaseHTTPRequestHandler):
     # Set on the subclass made by `make_http_server`.
     manager: ModelManager
     max_body_bytes: int
+    timeout_seconds: float | None
+    runner: ThreadPoolExecutor
 
     def log_message(self, format, *args):  # noqa: A002 (signature of the base)
         logger.debug("%s - %s", self.address_string(), format % args)
@@ -92,12 +105,12 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         match = _STATUS.fullmatch(path)
         if not match:
             raise self._malformed(path)
-        name, version, metadata = match.groups()
+        name, version, label, metadata = match.groups()
         if not name:
             raise invalid_argument("Missing model name in request.")
         version = int(version) if version else None
         if metadata:
-            servable = self.manager.get(name, version)
+            servable = self.manager.get(name, version, label or "")
             signatures = json_format.MessageToDict(
                 signature_def_map(servable), preserving_proto_field_name=True
             )
@@ -110,7 +123,7 @@ class _Handler(http_server.BaseHTTPRequestHandler):
                 "metadata": {"signature_def": signatures},
             }
         return json_format.MessageToDict(
-            status_response(self.manager, name, version),
+            status_response(self.manager, name, version, label or ""),
             preserving_proto_field_name=True,
             always_print_fields_with_no_presence=True,
         )
@@ -142,25 +155,62 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         body = self._read_body()
         if not match:
             raise self._malformed(path)
-        name, version, verb = match.groups()
+        name, version, label, verb = match.groups()
         if verb.lower() != "predict":
             raise ServingError(
                 grpc.StatusCode.UNIMPLEMENTED, f"{verb} is not supported by this server"
             )
-        try:
-            request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise invalid_argument(f"the body is not valid JSON: {error}") from None
-        if not isinstance(request, dict):
-            raise invalid_argument("the request body must be a JSON object")
-        signature = request.get("signature_name") or DEFAULT_SIGNATURE
-        servable = self.manager.get(name, int(version) if version else None)
+        request = parse_json_body(body)
+        signature = request.get("signature_name", "")
+        if not isinstance(signature, str):
+            raise invalid_argument(
+                "JSON Value: ... not formatted correctly. 'signature_name' key must "
+                "be a string value."
+            )
+        signature = signature or DEFAULT_SIGNATURE
+        servable = self.manager.get(
+            name, int(version) if version is not None else None, label or ""
+        )
+        if signature not in servable.signatures:
+            raise invalid_argument(
+                f'Serving signature name: "{signature}" not found in signature def'
+            )
         specs = servable.input_specs(signature)
         inputs, layout = parse_predict_body(
             request, {key: spec.dtype for key, spec in specs.items()}
         )
-        outputs = servable.run(signature, inputs)
+        future = self.runner.submit(servable.run, signature, inputs)
+        try:
+            outputs = future.result(timeout=self.timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            raise ServingError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the prediction did not finish within {self.timeout_seconds:g} s "
+                "(--rest_api_timeout_in_ms)",
+            ) from None
         return format_predict_response(outputs, layout)
+
+
+def parse_json_body(body: bytes) -> dict:
+    """The request object; 400 for anything that is not a JSON object."""
+    if not body.strip():
+        raise invalid_argument("JSON Parse error: The document is empty")
+    try:
+        request = json.loads(body)
+    except RecursionError:
+        raise invalid_argument(
+            "JSON Parse error: the document nests deeper than this server parses"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise invalid_argument(
+            f"JSON Parse error: {error.msg if hasattr(error, 'msg') else error} "
+            f"at offset: {getattr(error, 'pos', 0)}"
+        ) from None
+    if not isinstance(request, dict):
+        raise invalid_argument(
+            f"JSON Value: {body[:100].decode('utf-8', 'replace')} Is not object"
+        )
+    return request
 
 
 class PooledHTTPServer(http_server.HTTPServer):
@@ -190,6 +240,9 @@ class PooledHTTPServer(http_server.HTTPServer):
     def server_close(self):
         super().server_close()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        runner = getattr(self, "runner", None)
+        if runner is not None:
+            runner.shutdown(wait=False, cancel_futures=True)
 
 
 def make_http_server(
@@ -198,11 +251,25 @@ def make_http_server(
     port: int,
     num_threads: int = 8,
     max_body_bytes: int = (1 << 31) - 1,
+    timeout_seconds: float | None = 30.0,
 ) -> PooledHTTPServer:
-    """A bound (not yet serving) REST server; call `serve_forever()` on it."""
+    """A bound (not yet serving) REST server; call `serve_forever()` on it.
+
+    `timeout_seconds` (None or <= 0: no limit) bounds each prediction (504 after).
+    """
+    runner = ThreadPoolExecutor(num_threads, thread_name_prefix="rest-run")
     handler = type(
         "RestHandler",
         (_Handler,),
-        {"manager": manager, "max_body_bytes": max_body_bytes},
+        {
+            "manager": manager,
+            "max_body_bytes": max_body_bytes,
+            "timeout_seconds": (
+                timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
+            ),
+            "runner": runner,
+        },
     )
-    return PooledHTTPServer((host, port), handler, num_threads)
+    server = PooledHTTPServer((host, port), handler, num_threads)
+    server.runner = runner
+    return server

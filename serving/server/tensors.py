@@ -34,6 +34,52 @@ def to_tensor_proto(array) -> Any:
     return tf.make_tensor_proto(array)
 
 
+def to_tensor_proto_fields(array) -> Any:
+    """numpy array -> TensorProto with the typed `*_val` fields, as TF Serving's
+    predict responses by default (predict_util.cc, `Tensor::AsProtoField`)."""
+    import tensorflow as tf
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
+
+    array = np.asarray(array)
+    if array.dtype.kind == "U":
+        array = np.vectorize(lambda s: s.encode("utf-8"), otypes=[object])(array)
+    dtype = tf.as_dtype(array.dtype if array.dtype != object else tf.string)
+    proto = tensor_pb2.TensorProto(
+        dtype=dtype.as_datatype_enum,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=n) for n in array.shape]
+        ),
+    )
+    flat = array.ravel()
+    field = _TYPED_FIELDS.get(dtype.name)
+    if field is None:  # dtypes without a simple typed field
+        return tf.make_tensor_proto(array)
+    if field == "string_val":
+        proto.string_val.extend(flat.tolist())
+    elif field == "half_val":
+        proto.half_val.extend(flat.view(np.uint16).tolist())
+    else:
+        getattr(proto, field).extend(flat.tolist())
+    return proto
+
+
+_TYPED_FIELDS = {
+    "float32": "float_val",
+    "float64": "double_val",
+    "float16": "half_val",
+    "int32": "int_val",
+    "int16": "int_val",
+    "int8": "int_val",
+    "uint8": "int_val",
+    "uint16": "int_val",
+    "int64": "int64_val",
+    "uint32": "uint32_val",
+    "uint64": "uint64_val",
+    "bool": "bool_val",
+    "string": "string_val",
+}
+
+
 def from_tensor_proto(proto) -> np.ndarray:
     """TensorProto -> numpy array (strings come back as an object array of bytes)."""
     import tensorflow as tf
@@ -77,14 +123,76 @@ def json_to_array(value, dtype, name: str) -> np.ndarray:
                 f'input "{name}": nested lists of strings are not rectangular'
             ) from None
         return array
+    bad = _first_wrong_leaf(value, dtype)
+    if bad:
+        raise json_type_error(bad[0], dtype)
     try:
         array = np.asarray(value, dtype=dtype.as_numpy_dtype)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise invalid_argument(
             f'input "{name}" cannot be read as a rectangular {dtype.name} tensor: '
             f"{error}"
         ) from None
     return array
+
+
+def _json_type_name(value) -> str:
+    """rapidjson's type names, as json_tensor.cc's JsonTypeString prints them."""
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, str):
+        return "String"
+    return "Number"
+
+
+def json_type_error(value, dtype):
+    """INVALID_ARGUMENT worded as json_tensor.cc's TypeError."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return invalid_argument(
+        f"JSON Value: {text} Type: {_json_type_name(value)} is not of expected "
+        f"type: {dtype.name if dtype.name != 'float32' else 'float'}"
+    )
+
+
+def _first_wrong_leaf(value, dtype):
+    """(the first leaf that is not a number for a numeric dtype,), or () if none.
+
+    Fast path: numpy reads a list of numbers as a numeric array; only when it does
+    not (strings, null, booleans, objects) are the leaves walked.
+    """
+    try:
+        probe = np.asarray(value)
+    except (ValueError, TypeError, RecursionError):
+        probe = None
+    want_bool = dtype.name == "bool"
+    if probe is not None and probe.dtype.kind in ("b" if want_bool else "iuf"):
+        return ()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif want_bool:
+            if not isinstance(item, bool):
+                return (item,)
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            return (item,)
+    return ()
 
 
 def _is_b64(value) -> bool:
@@ -104,11 +212,13 @@ def parse_predict_body(
     if not isinstance(body, dict):
         raise invalid_argument("the request body must be a JSON object")
     has_rows, has_columns = "instances" in body, "inputs" in body
-    if has_rows == has_columns:
+    if has_rows and has_columns:
         raise invalid_argument(
-            "the request must have exactly one of 'instances' (row format) or "
-            "'inputs' (columnar format)"
+            "Not formatted correctly expecting only one of 'inputs' or 'instances' "
+            "keys to exist"
         )
+    if not has_rows and not has_columns:
+        raise invalid_argument("Missing 'inputs' or 'instances' key")
     import tensorflow as tf
 
     single = next(iter(input_dtypes)) if len(input_dtypes) == 1 else None
@@ -118,15 +228,22 @@ def parse_predict_body(
         return input_dtypes.get(name, tf.float32)
 
     if has_columns:
+        # json_tensor.cc, FillTensorMapFromInputsMap: the signature's inputs are
+        # looked up by name; other keys are ignored.
         value = body["inputs"]
         if isinstance(value, dict) and not _is_b64(value):
-            named = value
+            for name in input_dtypes:
+                if name not in value:
+                    raise invalid_argument(
+                        f"Missing named input: {name} in 'inputs' object."
+                    )
+            named = {name: value[name] for name in input_dtypes}
         elif single is not None:
             named = {single: value}
         else:
             raise invalid_argument(
-                "'inputs' must be an object of named tensors: the signature has "
-                f"inputs {sorted(input_dtypes)}"
+                "inputs is a plain value/list, but expecting an object as multiple "
+                "input tensors required as per tensorinfo_map"
             )
         arrays = {
             name: json_to_array(v, dtype_of(name), name) for name, v in named.items()

@@ -119,9 +119,9 @@ def test_predict_b64_png_bytes(repository, rest_url, helpers):
             {"inputs": [[[[0.5, 0.5, 0.5]]]], "instances": []},
             None,
             400,
-            "exactly one",
+            "expecting only one of 'inputs' or 'instances'",  # json_tensor.cc
         ),
-        ("single:predict", None, b"{not json", 400, "not valid JSON"),
+        ("single:predict", None, b"{not json", 400, "JSON Parse error"),
         (
             "single:predict",
             {"instances": [[[[0.1, 0.2]], [[0.1]]]]},
@@ -129,13 +129,19 @@ def test_predict_b64_png_bytes(repository, rest_url, helpers):
             400,
             "rectangular",
         ),
-        ("single:predict", {"instances": [[[["a", "b", "c"]]]]}, None, 400, "float32"),
+        (
+            "single:predict",
+            {"instances": [[[["a", "b", "c"]]]]},
+            None,
+            400,
+            'JSON Value: "a" Type: String is not of expected type: float',
+        ),
         (
             "stack:predict",
             {"inputs": {"ldr": [[[[[0.5] * 3]]] * 2]}},
             None,
             400,
-            "Missing but required",
+            "Missing named input: exposure in 'inputs' object.",  # json_tensor.cc
         ),
         ("nope:predict", {"instances": [1.0]}, None, 404, "Servable not found"),
         (
@@ -149,8 +155,8 @@ def test_predict_b64_png_bytes(repository, rest_url, helpers):
             "single:predict",
             {"signature_name": "zz", "instances": [1.0]},
             None,
-            404,
-            "zz",
+            400,  # TF Serving: INVALID_ARGUMENT (http_rest_api_handler.cc)
+            'Serving signature name: "zz" not found in signature def',
         ),
         ("single:classify", {"examples": []}, None, 501, "not supported"),
     ],

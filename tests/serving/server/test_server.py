@@ -180,7 +180,7 @@ BAD_REQUESTS = [
         "",
         None,
         grpc.StatusCode.INVALID_ARGUMENT,
-        "Sent extra: ['x']",
+        "Sent extra: {x}",
     ),
     (
         "stack",
@@ -188,7 +188,7 @@ BAD_REQUESTS = [
         "",
         None,
         grpc.StatusCode.INVALID_ARGUMENT,
-        "Missing but required: ['exposure']",
+        "Missing but required: {exposure}",
     ),
     (
         "stack",
@@ -230,7 +230,8 @@ BAD_REQUESTS = [
         {"ldr": np.zeros((1, 4, 4, 3), np.float32)},
         "missing_signature",
         None,
-        grpc.StatusCode.NOT_FOUND,
+        # TF Serving: FAILED_PRECONDITION (predict_util.cc), not NOT_FOUND.
+        grpc.StatusCode.FAILED_PRECONDITION,
         'signature key "missing_signature" not found',
     ),
 ]
@@ -443,7 +444,7 @@ def test_server_cli_serves_a_config_file_and_stops_on_sigterm(repository):
         "--rest_api_port=0",
         f"--model_config_file={repository.base / 'models.config'}",
         "--file_system_poll_wait_seconds=1",
-        "--grpc_max_message_size=8388608",
+        "--grpc_channel_arguments=grpc.max_receive_message_length=8388608",
         f"--batching_parameters_file={repository.base / 'batching.config'}",
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO_ROOT)}
