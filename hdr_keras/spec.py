@@ -53,7 +53,8 @@ class Schedule:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One stage of a multi-stage schedule (e.g. SingleHDR's per-network stages).
+    """One stage of a multi-stage schedule (e.g. SingleHDR's per-network stages,
+    HDRCNN's pre-training on LDR photos then fine-tuning on HDR images).
 
     Stages run in the order of `TrainConfig.stages`, each continuing from the
     weights the previous one left; `--stage=NAME` runs one of them alone (starting

@@ -25,9 +25,10 @@ the reference frame, `hdr_keras.ops.flow`, as Kalantari & Ramamoorthi 2017) and
 stride 20, 50 px border on a 1000 px short side: tfrecords/patches.py):
     python -m tfrecords.make --source=kalantari --input=SIGGRAPH17/Training \
         --out=DIR --align=flow --patches
-Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for the first
-two (single-image methods simulate the LDR input when training), "stack" examples
-for the last two (schema in tfrecords/schema.py).
+Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for synthetic,
+hdr_folder and ldr_folder (single-image methods simulate the LDR input when
+training), "stack" examples for synthetic_stack and kalantari (schema in
+tfrecords/schema.py).
 With --kind=camera, the HDR sources (synthetic, hdr_folder) write "camera" examples
 instead: --shots_per_image shots of SingleHDR's formation model per image (method
 "liu"), curves from --emor_dir, else $HDR_KERAS_EMOR_DIR, else the built-in basis:
