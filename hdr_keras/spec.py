@@ -29,6 +29,14 @@ ALIGNED_PATCHES = "aligned_patches"  # stacks flow-aligned once, cut into patche
 CAMERA_SHOTS = "camera"  # "camera" records: shots with every intermediate (single)
 TRAINING_DATA = (HDR_IMAGES, STACKS, ALIGNED_PATCHES, CAMERA_SHOTS)
 
+# Stage data (`Stage.data`): which training data a stage of a schedule reads.
+RUN_DATA = "data"  # the run's --data (or the built-in set of `training_data`)
+# "hdr" records made from plain LDR photos (`tfrecords.make --source=ldr_folder`):
+# --pretrain_data, or --data when `--stage` names this stage alone, else the
+# built-in LDR renderings on the quick schedule (`Stage.builtin_data`).
+PRETRAIN_DATA = "pretrain_data"
+STAGE_DATA = (RUN_DATA, PRETRAIN_DATA)
+
 # Evaluation extras (`MethodSpec.eval_extras`).
 REAL_PAIRS = "real_pairs"  # scored on the real LDR/HDR pairs after training
 
@@ -45,7 +53,8 @@ class Schedule:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One stage of a multi-stage schedule (e.g. SingleHDR's per-network stages).
+    """One stage of a multi-stage schedule (e.g. SingleHDR's per-network stages,
+    HDRCNN's pre-training on LDR photos then fine-tuning on HDR images).
 
     Stages run in the order of `TrainConfig.stages`, each continuing from the
     weights the previous one left; `--stage=NAME` runs one of them alone (starting
@@ -63,8 +72,24 @@ class Stage:
             over the training batches; None: the dataset's target as it is.
         train: spec part names trained in this stage (the others frozen);
             empty: the whole model.
-        steps: share of the run's steps (shares are normalised over the stages).
+        steps: share of the run's steps (shares are normalised over the stages
+            that run).
         learning_rate: initial learning rate of this stage; None: the config's.
+        data: RUN_DATA (the run's --data) or PRETRAIN_DATA (records of LDR
+            photos: --pretrain_data; a full run without them skips the stage
+            unless `builtin_data` applies).
+        builtin_data: PRETRAIN_DATA stages: on the quick schedule (no --data)
+            without --pretrain_data, train on the built-in LDR renderings
+            (`tfrecords.builtin.builtin_ldr_rendering_data`); False: skip the
+            stage there.
+        batch_size, patch_size: this stage's batch and patch size on the paper
+            schedule (real data); None: the schedule's. The quick schedule keeps
+            its own sizes for every stage; --batch_size / --patch_size override.
+        camera: the virtual camera (`hdr_keras.ops.camera.VirtualCameraConfig`)
+            simulating this stage's LDR inputs from "hdr" records; None: the
+            default camera.
+        crop_fraction: (low, high) side of the random crop as a fraction of the
+            image's shorter side ("hdr" records); None: the reader's default.
     """
 
     name: str
@@ -74,6 +99,26 @@ class Stage:
     train: tuple[str, ...] = ()
     steps: float = 1.0
     learning_rate: float | None = None
+    data: str = RUN_DATA
+    builtin_data: bool = True
+    batch_size: int | None = None
+    patch_size: int | None = None
+    camera: Any = None
+    crop_fraction: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if self.data not in STAGE_DATA:
+            raise ValueError(
+                f"stage {self.name!r}: data must be one of {STAGE_DATA}, got "
+                f"{self.data!r}"
+            )
+        if self.crop_fraction is not None:
+            low, high = self.crop_fraction
+            if not 0.0 < low <= high <= 1.0:
+                raise ValueError(
+                    f"stage {self.name!r}: crop_fraction must be 0 < low <= high "
+                    f"<= 1, got {self.crop_fraction}"
+                )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,9 @@
 - single-image methods: "hdr" examples of procedural scenes (`BuiltinSingleImageSet`);
 - stack methods: "stack" examples of dynamic-scene exposure stacks (`BuiltinStackSet`);
 - Kalantari 2017: those training stacks aligned with optical flow and cut into
-  selected 40 x 40 patches (`BuiltinKalantariPatchSet`).
+  selected 40 x 40 patches (`BuiltinKalantariPatchSet`);
+- HDRCNN's pre-training: linearised 8-bit renderings of other synthetic scenes, a
+  stand-in for a folder of LDR photos (`BuiltinLdrRenderingSet`).
 
 The cache folder is $HDR_KERAS_CACHE, or ~/.cache/hdr_keras. A dataset folder is
 complete only once its marker file exists: it is built in a temporary folder and
@@ -321,3 +323,72 @@ def builtin_camera_data(
         ],
     )
     return train, evaluation
+
+
+# ------------------------------------------ HDRCNN pre-training: LDR renderings
+@dataclasses.dataclass(frozen=True)
+class BuiltinLdrRenderingSet:
+    """Built-in stand-in for a folder of plain LDR photos (HDRCNN's pre-training):
+    synthetic scenes with seeds of their own (`first_seed`, never the HDR set's
+    training or held-out seeds) rendered as 8-bit photos with little saturation
+    (`clipped` of the pixels at white, through the sigmoid curve at the virtual
+    camera's mean parameters), then linearised exactly as `--source=ldr_folder`
+    linearises real photos (`tfrecords.sources.ldr_folder`)."""
+
+    num_train: int = 64
+    size: int = 256
+    clipped: float = 0.005
+    first_seed: int = 2_000_000
+    num_shards: int = 4
+
+    @property
+    def folder_name(self) -> str:
+        return (
+            f"ldr-renderings-v1-clip{self.clipped:g}-seed{self.first_seed}"
+            f"-train{self.num_train}x{self.size}"
+        )
+
+
+def render_ldr_photo(hdr, clipped: float):
+    """An 8-bit "photo" of linear `hdr`: the (1 - clipped) percentile of the
+    per-pixel channel maximum exposed to white, the sigmoid camera curve at n = 0.9,
+    a = 0.6 (the curve `ldr_folder.linearize` inverts), quantised to 1/255."""
+    import numpy as np
+
+    from tfrecords.sources.ldr_folder import LINEARIZE_A, LINEARIZE_N
+
+    reference = float(np.quantile(np.max(hdr, axis=-1), 1.0 - clipped)) or 1.0
+    exposed = np.clip(hdr / reference, 0.0, 1.0) ** LINEARIZE_N
+    display = (1.0 + LINEARIZE_A) * exposed / (exposed + LINEARIZE_A)
+    return np.round(display * 255.0).astype(np.float32) / 255.0
+
+
+def builtin_ldr_rendering_data(
+    spec: BuiltinLdrRenderingSet = BuiltinLdrRenderingSet(), root: Path | None = None
+) -> str:
+    """Train glob of the built-in pre-training records, writing them on first use."""
+    from hdr_keras.synthetic.scenes import generate_scene
+    from tfrecords.schema import encode_hdr_example
+    from tfrecords.sources.ldr_folder import linearize
+
+    def records():
+        for seed in range(spec.first_seed, spec.first_seed + spec.num_train):
+            photo = render_ldr_photo(
+                generate_scene(seed, spec.size, spec.size), spec.clipped
+            )
+            yield encode_hdr_example(linearize(photo), f"ldr-rendering-{seed:07d}")
+
+    (train,) = _cached(
+        (root or cache_dir()) / spec.folder_name,
+        "LDR renderings for pre-training",
+        [
+            _Split(
+                "train",
+                records,
+                spec.num_train,
+                spec.num_shards,
+                "rendering LDR photos",
+            )
+        ],
+    )
+    return train

@@ -4,10 +4,16 @@
     python -m tfrecords.make --source=hdr_folder --input=DIR --out=DIR --num_shards=8
     python -m tfrecords.make --source=synthetic_stack --out=DIR --num_scenes=64
     python -m tfrecords.make --source=kalantari --input=SIGGRAPH17/Training --out=DIR
+    python -m tfrecords.make --source=ldr_folder --input=PHOTOS --out=DIR --max_saturated=0.01
 
 Sources:
   synthetic        procedural HDR scenes (hdr_keras.synthetic), seeds --first_seed..
   hdr_folder       every .hdr / .pic / .exr below --input (linear HDR images)
+  ldr_folder       every .jpg / .png / .tif below --input: LDR photos linearised by
+                   HDRCNN's inverse camera curve (pre-training data, see
+                   tfrecords/sources/ldr_folder.py); photos with more than
+                   --max_saturated saturated pixels, a shorter side below --min_side
+                   or that cannot be decoded are skipped, named and counted
   synthetic_stack  dynamic-scene exposure stacks (hdr_keras.synthetic.stacks),
                    --num_frames frames each, seeds --first_seed..
   kalantari        Kalantari's SIGGRAPH17 layout: --input is a scene folder (TIFFs,
@@ -19,9 +25,10 @@ the reference frame, `hdr_keras.ops.flow`, as Kalantari & Ramamoorthi 2017) and
 stride 20, 50 px border on a 1000 px short side: tfrecords/patches.py):
     python -m tfrecords.make --source=kalantari --input=SIGGRAPH17/Training \
         --out=DIR --align=flow --patches
-Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for the first
-two (single-image methods simulate the LDR input when training), "stack" examples
-for the last two (schema in tfrecords/schema.py).
+Each writes `<out>/<prefix>-0000i-of-0000N.tfrecord`: "hdr" examples for synthetic,
+hdr_folder and ldr_folder (single-image methods simulate the LDR input when
+training), "stack" examples for synthetic_stack and kalantari (schema in
+tfrecords/schema.py).
 With --kind=camera, the HDR sources (synthetic, hdr_folder) write "camera" examples
 instead: --shots_per_image shots of SingleHDR's formation model per image (method
 "liu"), curves from --emor_dir, else $HDR_KERAS_EMOR_DIR, else the built-in basis:
@@ -36,6 +43,7 @@ from absl import app, flags
 
 from tfrecords.shards import write_sharded
 from tfrecords.sources.hdr_folder import find_hdr_files, hdr_folder_records
+from tfrecords.sources import ldr_folder
 from tfrecords.sources.kalantari import (
     ALIGN_MODES,
     find_kalantari_scenes,
@@ -45,12 +53,12 @@ from tfrecords.sources.kalantari import (
 from tfrecords.sources.synthetic import synthetic_hdr_records
 from tfrecords.sources.synthetic_stack import synthetic_stack_records
 
-SOURCES = ("synthetic", "hdr_folder", "synthetic_stack", "kalantari")
+SOURCES = ("synthetic", "hdr_folder", "synthetic_stack", "kalantari", "ldr_folder")
 STACK_SOURCES = ("synthetic_stack", "kalantari")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("source", None, SOURCES, "Data source to convert.")
-flags.DEFINE_string("input", None, "Input folder (hdr_folder, kalantari).")
+flags.DEFINE_string("input", None, "Input folder (hdr_folder, kalantari, ldr_folder).")
 flags.DEFINE_string("out", None, "Output folder for the shards.")
 flags.DEFINE_integer("num_shards", 4, "Number of output shards.", lower_bound=1)
 flags.DEFINE_string("prefix", "train", "Shard file name prefix, e.g. train or eval.")
@@ -75,7 +83,20 @@ flags.DEFINE_integer(
 flags.DEFINE_integer(
     "max_side",
     0,
-    "hdr_folder: downscale images whose longer side exceeds this (0: keep).",
+    "hdr_folder, ldr_folder: downscale images whose longer side exceeds this (0: keep).",
+)
+flags.DEFINE_float(
+    "max_saturated",
+    ldr_folder.DEFAULT_MAX_SATURATED,
+    "ldr_folder: skip photos with more than this fraction of saturated pixels.",
+    lower_bound=0.0,
+    upper_bound=1.0,
+)
+flags.DEFINE_integer(
+    "min_side",
+    ldr_folder.DEFAULT_MIN_SIDE,
+    "ldr_folder: skip photos whose shorter side is below this many pixels.",
+    lower_bound=1,
 )
 flags.DEFINE_enum(
     "align",
@@ -151,6 +172,19 @@ def write(source: str) -> None:
         aligner = flow if flow is not None else make_aligner(FLAGS.align)
         records = kalantari_records(scenes, aligner)
         total = len(scenes)
+    elif source == "ldr_folder":
+        if not FLAGS.input:
+            raise app.UsageError("--input=DIR is required with --source=ldr_folder")
+        files = ldr_folder.find_ldr_files(FLAGS.input)
+        ldr_stats = ldr_folder.LdrFolderStats()
+        records = ldr_folder.ldr_folder_records(
+            files,
+            ldr_stats,
+            FLAGS.max_saturated,
+            FLAGS.min_side,
+            FLAGS.max_side or None,
+        )
+        total = len(files)
     else:
         if not FLAGS.input:
             raise app.UsageError("--input=DIR is required with --source=hdr_folder")
@@ -176,6 +210,13 @@ def write(source: str) -> None:
     if stats is not None:
         total = stats.selected + stats.fallback
         print(stats.summary())
+    if source == "ldr_folder":
+        total = ldr_stats.written
+        print(ldr_stats.summary())
+        if not total:
+            for path in paths:
+                path.unlink()
+            raise ValueError(f"no photo below {FLAGS.input} passed the checks")
     print(
         f"wrote {total} examples to {len(paths)} shards: {paths[0].parent}/{FLAGS.prefix}-*"
     )

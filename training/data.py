@@ -14,6 +14,7 @@ of the elements (`tfrecords.reader._shard`), batched per replica.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import tensorflow as tf
@@ -54,6 +55,13 @@ def single_image_evaluation(pattern: str) -> tf.data.Dataset:
     return reader.single_image_eval_dataset(pattern)
 
 
+def builtin_pretrain_pattern() -> str:
+    """Train glob of the built-in pre-training set ("hdr" records of linearised LDR
+    renderings, `tfrecords.builtin.builtin_ldr_rendering_data`), written on first use.
+    """
+    return builtin.builtin_ldr_rendering_data()
+
+
 def builtin_patterns(spec: MethodSpec, train: bool = True) -> tuple[str, str]:
     """(train, eval) globs of the built-in set for the method's input kind.
 
@@ -90,6 +98,30 @@ def load(
         builtin_train, builtin_eval = builtin_patterns(spec, train_pattern is None)
         train_pattern = train_pattern or builtin_train
         eval_pattern = eval_pattern or builtin_eval
+    train = training_stream(spec, train_pattern, batch_size, patch_size, seed, strategy)
+    if spec.input_kind == SINGLE:
+        evaluation = single_image_evaluation(eval_pattern)
+    else:
+        evaluation = reader.stack_eval_dataset(eval_pattern)
+
+    return MethodData(train, list(evaluation), train_pattern, eval_pattern)
+
+
+def training_stream(
+    spec: MethodSpec,
+    train_pattern: str,
+    batch_size: int,
+    patch_size: int,
+    seed: int,
+    strategy: tf.distribute.Strategy | None = None,
+    camera=None,
+    crop_fraction: tuple[float, float] | None = None,
+) -> Callable:
+    """`train(start_step, targets)` of `load` over `train_pattern`.
+
+    `camera` (a `VirtualCameraConfig`) and `crop_fraction` set the virtual camera
+    and crop of "hdr" records (a stage's own, `Stage.camera`); None: the defaults.
+    """
     build = (
         reader.single_image_training_dataset
         if spec.input_kind == SINGLE
@@ -99,6 +131,18 @@ def load(
         build = patches.patch_training_dataset
     if trains_on_camera_shots(spec):
         build = reader.camera_training_dataset
+    options = {}
+    if camera is not None:
+        options["camera"] = camera
+    if crop_fraction is not None:
+        options["crop_fraction"] = tuple(crop_fraction)
+    if options:
+        if build is not reader.single_image_training_dataset:
+            raise ValueError(
+                f"method {spec.name!r}: a stage's camera and crop_fraction apply to "
+                '"hdr" records only'
+            )
+        build = functools.partial(build, **options)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if batch_size % replicas:
         raise ValueError(
@@ -137,9 +181,4 @@ def load(
 
         return strategy.distribute_datasets_from_function(per_pipeline)
 
-    if spec.input_kind == SINGLE:
-        evaluation = single_image_evaluation(eval_pattern)
-    else:
-        evaluation = reader.stack_eval_dataset(eval_pattern)
-
-    return MethodData(train, list(evaluation), train_pattern, eval_pattern)
+    return train

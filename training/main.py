@@ -4,8 +4,11 @@
     python -m training.main --method=eilertsen --data='/data/hdr/train-*.tfrecord' \
         --steps=200000 --model_dir=runs/hdrcnn
 
+    python -m training.main --method=eilertsen --pretrain_data=PHOTO_RECORDS --data=HDR
 Without --data the method trains on the built-in synthetic dataset (written to the
 cache on first use) with a quick schedule; with --data it uses the paper's schedule.
+Staged methods run every stage, or --stage=NAME alone (HDRCNN: pretrain, on records
+of LDR photos, then finetune; see docs/training.md).
 Outputs in --model_dir (default runs/<method>):
   logs/        TensorBoard scalars (loss, learning rate) and tonemapped previews
   previews/    PNG previews [input | prediction | reference] after each epoch
@@ -21,6 +24,7 @@ from __future__ import annotations
 from absl import app, flags
 
 from training.run_config import (
+    HELP,
     LOSS_VARIANTS,
     MIXED_PRECISION,
     OPTIMIZERS,
@@ -31,8 +35,9 @@ from training.run_config import (
 FLAGS = flags.FLAGS
 flags.DEFINE_string("method", None, "Method name from the registry, e.g. eilertsen.")
 flags.DEFINE_string(
-    "data", None, "TFRecord glob or folder of training data (default: built-in)."
+    "data", None, "Training TFRecord glob or folder (default: built-in)."
 )
+flags.DEFINE_string("pretrain_data", None, HELP["pretrain_data"])
 flags.DEFINE_string(
     "eval_data", None, "TFRecord glob of evaluation data (default: built-in)."
 )
@@ -48,21 +53,11 @@ flags.DEFINE_integer("seed", 0, "Random seed of weights, data order and augmenta
 flags.DEFINE_string(
     "vgg_weights", None, "Local VGG16 weights file for VGG-based encoders."
 )
-flags.DEFINE_enum(
-    "loss",
-    None,
-    list(LOSS_VARIANTS),
-    "eilertsen: loss variant.",
-)
+flags.DEFINE_enum("loss", None, list(LOSS_VARIANTS), "eilertsen: loss variant.")
 flags.DEFINE_bool(
     "export", True, "Export a SavedModel to <model_dir>/export/<version>."
 )
-flags.DEFINE_enum(
-    "strategy",
-    "auto",
-    list(STRATEGIES),
-    "Distribution strategy (training/strategy.py).",
-)
+flags.DEFINE_enum("strategy", "auto", list(STRATEGIES), "training/strategy.py.")
 flags.DEFINE_integer(
     "cpu_replicas", 0, "Split the CPU into this many logical devices (mirrored)."
 )
@@ -75,36 +70,12 @@ flags.DEFINE_string(
     "Start from a .keras file, a model_dir or the authors' checkpoint (fine-tuning).",
 )
 flags.DEFINE_list("freeze", [], "Named parts to freeze, e.g. encoder,attention.")
-flags.DEFINE_string(
-    "real_pairs",
-    None,
-    "Folder of real LDR/HDR pairs scored after training (single-image methods; "
-    "liu finds the shared data's marcelsan_sihdr_crops by itself).",
-)
-flags.DEFINE_string(
-    "real_pairs_eilertsen",
-    None,
-    "A trained eilertsen .keras file or model_dir scored beside the model on the "
-    "real pairs.",
-)
-flags.DEFINE_string(
-    "stage",
-    None,
-    "Multi-stage methods: run only this stage (default: all stages in order).",
-)
+flags.DEFINE_string("real_pairs", None, HELP["real_pairs"])
+flags.DEFINE_string("real_pairs_eilertsen", None, HELP["real_pairs_eilertsen"])
+flags.DEFINE_string("stage", None, HELP["stage"])
+flags.DEFINE_enum("optimizer", "adam", list(OPTIMIZERS), HELP["optimizer"])
 flags.DEFINE_enum(
-    "optimizer",
-    "adam",
-    list(OPTIMIZERS),
-    "adam: the method's Adam (default). sgd: plain gradient descent at the same "
-    "learning rate and schedule; its update is linear in the gradient, so runs on "
-    "different numbers of replicas can be compared weight by weight.",
-)
-flags.DEFINE_enum(
-    "mixed_precision",
-    None,
-    list(MIXED_PRECISION),
-    "Compute in reduced precision (variables and outputs stay float32).",
+    "mixed_precision", None, list(MIXED_PRECISION), HELP["mixed_precision"]
 )
 
 

@@ -20,6 +20,24 @@ STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 OPTIMIZERS = ("adam", "sgd")
 MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
 
+# The longer help texts of training.main's flags (the others are there, inline).
+HELP = {
+    "pretrain_data": "Pre-training TFRecords of LDR photos (tfrecords.make "
+    "--source=ldr_folder) for methods with a pre-training stage (eilertsen): a run "
+    "without --stage pre-trains on them, then trains on --data.",
+    "real_pairs": "Folder of real LDR/HDR pairs scored after training (single-image "
+    "methods; liu finds the shared data's marcelsan_sihdr_crops by itself).",
+    "real_pairs_eilertsen": "A trained eilertsen .keras file or model_dir scored "
+    "beside the model on the real pairs.",
+    "stage": "Multi-stage methods: run only this stage, reading --data (default: "
+    "all stages in order), e.g. eilertsen's pretrain or finetune.",
+    "optimizer": "adam: the method's Adam (default). sgd: plain gradient descent at "
+    "the same learning rate and schedule; its update is linear in the gradient, so "
+    "runs on different numbers of replicas can be compared weight by weight.",
+    "mixed_precision": "Compute in reduced precision (variables and outputs stay "
+    "float32).",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
@@ -30,6 +48,7 @@ class RunConfig:
 
     method: str
     data: Optional[str] = None
+    pretrain_data: Optional[str] = None
     eval_data: Optional[str] = None
     model_dir: Optional[str] = None
     steps: Optional[int] = None

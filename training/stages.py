@@ -1,8 +1,10 @@
 """Stages, fit segments, stage weights and the epoch history of a training run.
 
-A staged method (e.g. SingleHDR's deq -> lin -> hal -> ref -> joint, Kalantari WIE)
-trains parts of one model in turn; each finished stage leaves its inference weights
-in `<model_dir>/stages/<stage>.weights.h5`, from which the next stage starts.
+A staged method (e.g. SingleHDR's deq -> lin -> hal -> ref -> joint, Kalantari WIE,
+HDRCNN's pretrain -> finetune) trains (parts of) one model in turn; each finished
+stage leaves its inference weights in `<model_dir>/stages/<stage>.weights.h5`, from
+which the next stage starts. Which data, sizes and camera each stage reads:
+`training.stage_data`.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def select(config, method: str, only: str | None, steps: int, schedule_steps: in
         shares = config.stage_steps(steps)
         return [(stage, shares[stage.name]) for stage in config.stages]
     if only not in names:
-        raise UserError(f"--stage={only}: method {method!r} has stages {', '.join(names)}")
+        raise UserError(
+            f"--stage={only}: method {method!r} has stages {', '.join(names)}"
+        )
     stage = config.stages[names.index(only)]
     if schedule_steps is not None:
         steps = config.stage_steps(schedule_steps)[only]
@@ -116,3 +120,8 @@ def restore_earlier_stage(config, stage, model, out_dir: Path) -> None:
             model.load_weights(path)
             print(f"stage {stage.name!r} starts from stage {earlier!r} ({path})")
             return
+    if names.index(stage.name):
+        print(
+            f"stage {stage.name!r}: no weights of an earlier stage in {out_dir}; it "
+            "starts from the model as built (or --init_from)"
+        )

@@ -23,7 +23,7 @@ from hdr_keras.export import export_model
 from hdr_keras.inference.paths import final_model_path
 from hdr_keras.ops.stack import default_reference
 from training import callbacks, checkpoints, configs, data, evaluation, loop
-from training import real_pairs, stages
+from training import real_pairs, stage_data, stages
 from training import strategy as strategies
 from training.run_config import RunConfig
 
@@ -121,6 +121,7 @@ class Trainer:
             self.config = configs.get_config(cfg.method, cfg.vgg_weights)
         except ValueError as error:
             raise UserError(f"--method: {error}") from None
+        self.plan = self.config  # the stages this run can run (`run` narrows it)
         if cfg.loss and cfg.loss not in self.config.loss_variants:
             raise UserError(f"--loss does not apply to method {self.spec.name!r}")
 
@@ -129,9 +130,7 @@ class Trainer:
     def _compile(self, stage, model, settings: dict):
         """The compiled loss view of `model` for `stage` (None: the whole method)."""
         cfg, spec, config = self.cfg, self.spec, self.config
-        learning_rate = settings["learning_rate"]
-        if stage is not None and stage.learning_rate and cfg.learning_rate is None:
-            learning_rate = stage.learning_rate
+        learning_rate = settings["learning_rate"]  # the stage's: stage_data.stage_settings
         if stage is not None:  # train only this stage's parts (plus --freeze)
             stages.set_trainable_parts(spec.name, model, stage.train, cfg.freeze)
         loss_model = (
@@ -144,10 +143,9 @@ class Trainer:
             decay_rate=config.decay_per_epoch,
             staircase=True,
         )
-        if stage is not None:
-            loss = stage.loss()
-        else:
-            loss = config.loss() if cfg.loss is None else type(config.loss())(cfg.loss)
+        loss = (config.loss if stage is None else stage.loss)()
+        if cfg.loss is not None:  # a variant of the (stage's) loss class: --loss
+            loss = type(loss)(cfg.loss)
         if cfg.optimizer == "sgd":
             optimizer = keras.optimizers.SGD(schedule)
         else:
@@ -155,17 +153,31 @@ class Trainer:
         train_model.compile(optimizer=optimizer, loss=loss)
         return train_model
 
-    def train_stage(self, stage, steps, model, method_data, strategy, settings, out_dir, previews):
-        """Compiles the loss view of one stage, restores its checkpoint and fits."""
+    def _suffix(self, stage) -> tuple[str, ...]:
+        """Sub-folder of a stage's checkpoints, logs and previews: none for a run
+        of one stage that --stage did not pick (HDRCNN without pre-training data
+        keeps the single-stage layout)."""
+        if stage is None or (self.cfg.stage is None and len(self.plan.stages) == 1):
+            return ()
+        return (stage.name,)
+
+    def train_stage(
+        self, stage, steps, model, stream, strategy, settings, out_dir, previews
+    ):
+        """Compiles the loss view of one stage, restores its checkpoint and fits.
+
+        `stream` is (train(start_step, targets), its glob): the stage's data.
+        """
         cfg, spec = self.cfg, self.spec
-        suffix = () if stage is None else (stage.name,)
+        train_data, train_pattern = stream
+        suffix = self._suffix(stage)
         with strategy.scope():
             train_model = self._compile(stage, model, settings)
             manager = checkpoints.manager_for(
                 train_model, out_dir.joinpath("checkpoints", *suffix), full=model
             )
             if stage is not None and manager.latest_checkpoint is None:
-                stages.restore_earlier_stage(self.config, stage, model, out_dir)
+                stages.restore_earlier_stage(self.plan, stage, model, out_dir)
             step = checkpoints.restore_latest(manager)
         fit_callbacks = [
             checkpoints.PeriodicCheckpoint(
@@ -195,7 +207,7 @@ class Trainer:
         per_epoch = min(settings["steps_per_epoch"], steps)
         try:
             for epoch, epochs, count in stages.fit_segments(step, steps, per_epoch):
-                dataset = method_data.train(step, targets)
+                dataset = train_data(step, targets)
                 fit_args = dict(
                     initial_epoch=epoch,
                     epochs=epoch + epochs,
@@ -215,7 +227,7 @@ class Trainer:
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
             from tfrecords.shards import find_corrupt_shard, list_shards
 
-            for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):
+            for problem in find_corrupt_shard(list_shards(train_pattern)):
                 raise problem from None
             raise
         if stage is not None:
@@ -236,8 +248,9 @@ class Trainer:
         using_builtin = cfg.data is None
         settings = resolve_settings(cfg, config, using_builtin)
         schedule = config.quick if using_builtin else config.paper
+        self.plan = stage_data.available_stages(config, cfg, using_builtin)
         run_stages = stages.select(
-            config,
+            self.plan,
             cfg.method,
             cfg.stage,
             settings["steps"],
@@ -258,6 +271,9 @@ class Trainer:
             raise UserError(str(error)) from None
         out_dir = strategies.output_dir(cfg.output_dir(), strategy)
         out_dir.mkdir(parents=True, exist_ok=True)
+        streams, stage_records = stage_data.stage_streams(
+            self, run_stages, method_data, settings, using_builtin, strategy, out_dir
+        )
         recorded = {
             "method": spec.name,
             "data": method_data.train_pattern,
@@ -273,6 +289,9 @@ class Trainer:
             "stages": {s.name: n for s, n in run_stages if s is not None},
             **settings,
         }
+        if stage_records:  # which stage and data each weight came from
+            recorded["stage_weights"] = stage_data.record_stages(out_dir, stage_records)
+            recorded["final_weights_from_stage"] = run_stages[-1][0].name
         (out_dir / "config.json").write_text(json.dumps(recorded, indent=2) + "\n")
         logging.info("Run configuration: %s", recorded)
         try:
@@ -284,11 +303,18 @@ class Trainer:
         with strategy.scope():
             model = build_model(cfg, spec)
         previews = _first_two(method_data.evaluation)
-        for stage, stage_steps in run_stages:
+        for (stage, stage_steps), (stream, stage_settings) in zip(run_stages, streams):
             if stage is not None:
-                print(f"stage {stage.name!r}: {stage_steps} steps")
+                print(f"stage {stage.name!r}: {stage_steps} steps on {stream[1]}")
             self.train_stage(
-                stage, stage_steps, model, method_data, strategy, settings, out_dir, previews
+                stage,
+                stage_steps,
+                model,
+                stream,
+                strategy,
+                stage_settings,
+                out_dir,
+                previews,
             )
         final_path = final_model_path(out_dir)
         model.save(final_path)
