@@ -19,7 +19,7 @@ of `tests/conftest.py` (`vgg16_file`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -141,15 +141,17 @@ def run_model_test(
     tmp_path: Path,
     *,
     build_kwargs: dict[str, Any] | None = None,
-    sizes: Sequence[tuple[int, int]] = ((37, 53),),
+    sizes: Sequence[tuple[int, int]] | Callable = ((37, 53),),
     expected_params: int | None = None,
     savedmodel: bool = True,
-) -> keras.Model:
-    """Checks a registered method end to end; returns the built model.
+) -> tuple[keras.Model, Any]:
+    """Checks a registered method end to end; returns (model, the exported
+    `serving_default` signature or None).
 
     Odd sizes give an output of the input's size; the .keras file reloads to the
     same outputs; the exported SavedModel's `serving_default` computes them too;
-    the trainable parameter count is `expected_params` (when given).
+    the trainable parameter count is `expected_params` (when given). `sizes` may
+    be a callable of the built model (e.g. smaller sizes for a model with flow).
     """
     keras.utils.set_random_seed(3)
     spec = hdr_keras.get_method(method)
@@ -157,7 +159,7 @@ def run_model_test(
     if expected_params is not None:
         assert count_params(model) == expected_params, count_params(model)
     outputs = {}
-    for height, width in sizes:
+    for height, width in sizes(model) if callable(sizes) else sizes:
         inputs = method_inputs(method, height, width)
         hdr = np.asarray(model(inputs))
         assert hdr.shape == (1, height, width, 3), (method, hdr.shape)
@@ -170,6 +172,7 @@ def run_model_test(
             loaded(inputs), hdr, rtol=RELOAD_RTOL, atol=RELOAD_ATOL
         )
 
+    served = None
     if savedmodel:
         import tensorflow as tf
 
@@ -188,4 +191,4 @@ def run_model_test(
             np.testing.assert_allclose(
                 result["hdr"], hdr, rtol=SAVEDMODEL_RTOL, atol=SAVEDMODEL_ATOL
             )
-    return model
+    return model, served

@@ -11,8 +11,12 @@ import keras
 import numpy as np
 import pytest
 
+import tensorflow as tf
+
 import hdr_keras
-from tests.harness import count_params, run_layer_test, run_model_test
+from hdr_keras.methods.kalantari.flow_alignment import FlowAlignment
+from hdr_keras.spec import SINGLE
+from tests.harness import run_layer_test, run_model_test
 
 RNG = np.random.default_rng(0)
 
@@ -100,13 +104,30 @@ def test_every_method_has_a_parameter_count():
     assert sorted(PARAMETERS) == hdr_keras.list_methods()
 
 
+# Odd sizes: stride-32 networks pad and crop back. Models with optical flow in the
+# graph (Kalantari's FlowAlignment) are stride 1: a small odd size exercises the
+# same code and keeps the test fast.
+ODD_SIZE = (333, 517)
+FLOW_SIZE = (45, 67)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", hdr_keras.list_methods())
 def test_method(method, tmp_path):
-    # Odd sizes; the flow methods (stride 1, optical flow in the graph) at a small one.
+    """Odd size, .keras and SavedModel equality, parameter count; the exported
+    signature refuses NaN/Inf (was tests/serving/export/test_export_methods.py)."""
     spec = hdr_keras.get_method(method)
-    size = (23, 35) if spec.name.startswith("kalantari") else (37, 53)
-    model = run_model_test(
-        method, tmp_path, sizes=(size,), expected_params=PARAMETERS[method]
+
+    def sizes(model):
+        flow = any(isinstance(layer, FlowAlignment) for layer in model.layers)
+        return (FLOW_SIZE if flow else ODD_SIZE,)
+
+    _, served = run_model_test(
+        method, tmp_path, sizes=sizes, expected_params=PARAMETERS[method]
     )
-    assert count_params(model) == PARAMETERS[method]
+    bad = tf.constant(np.full((1, 32, 32, 3), np.nan, "float32"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
+        if spec.input_kind == SINGLE:
+            served(ldr=bad)
+        else:
+            served(ldr=tf.stack([bad[0]] * 3)[None], exposure=tf.constant(EXPOSURE))
