@@ -73,34 +73,43 @@ def list_shards(pattern: str) -> list[str]:
     return files
 
 
-def check_framing(path: str | Path) -> int:
-    """Walks the record framing of a shard without reading payloads; returns the count.
+def record_offsets(path: str | Path) -> list[tuple[int, int]]:
+    """(offset of the record's header, payload length) of every record of a shard.
 
-    Catches truncated and mis-framed files cheaply (one seek per record). Payload bit
-    errors are caught by TF's CRC check when reading (see `find_corrupt_shard`).
+    Walks the record framing without reading payloads (one seek per record), so
+    truncated and mis-framed files fail cheaply with a CorruptShardError naming the
+    shard. Payload bit errors are caught by TF's CRC check when reading (see
+    `find_corrupt_shard`).
     """
     path = str(path)
     size = os.path.getsize(path)
-    count, offset = 0, 0
+    records: list[tuple[int, int]] = []
+    offset = 0
     with open(path, "rb") as handle:
         while offset < size:
             header = handle.read(12)
             if len(header) < 12:
                 raise CorruptShardError(
-                    f"{path}: truncated TFRecord shard (record {count} header cut at "
-                    f"byte {offset} of {size})"
+                    f"{path}: truncated TFRecord shard (record {len(records)} header "
+                    f"cut at byte {offset} of {size})"
                 )
             (length,) = struct.unpack("<Q", header[:8])
             end = offset + 12 + length + 4
             if end > size:
                 raise CorruptShardError(
-                    f"{path}: truncated or corrupt TFRecord shard (record {count} at byte "
-                    f"{offset} declares {length} bytes, file has {size})"
+                    f"{path}: truncated or corrupt TFRecord shard (record "
+                    f"{len(records)} at byte {offset} declares {length} bytes, file "
+                    f"has {size})"
                 )
+            records.append((offset, length))
             handle.seek(end)
             offset = end
-            count += 1
-    return count
+    return records
+
+
+def check_framing(path: str | Path) -> int:
+    """Checks a shard's record framing (`record_offsets`); returns the record count."""
+    return len(record_offsets(path))
 
 
 def find_corrupt_shard(files: Iterable[str]) -> Iterator[CorruptShardError]:
