@@ -22,7 +22,7 @@ from hdr_keras.errors import UserError
 from hdr_keras.export import export_model
 from hdr_keras.inference.paths import final_model_path
 from hdr_keras.ops.stack import default_reference
-from training import callbacks, checkpoints, configs, data, evaluation, loop
+from training import callbacks, checkpoints, configs, data, evaluation, faults, loop
 from training import real_pairs, stages
 from training import strategy as strategies
 from training.run_config import RunConfig
@@ -148,6 +148,7 @@ class Trainer:
         """Compiles the loss view of one stage, restores its checkpoint and fits."""
         cfg, spec = self.cfg, self.spec
         suffix = () if stage is None else (stage.name,)
+        faults.set_stage(None if stage is None else stage.name)
         with strategy.scope():
             train_model = self._compile(stage, model, settings)
             manager = checkpoints.manager_for(
@@ -161,6 +162,11 @@ class Trainer:
                 manager, cfg.checkpoint_every or settings["steps_per_epoch"]
             ),
             callbacks.LearningRateLogger(),
+            callbacks.EpochHistory(
+                lambda epoch, loss, count: stages.record_epoch(
+                    out_dir, stage, epoch, loss, count
+                )
+            ),
             callbacks.PreviewImages(
                 model,
                 *previews,
@@ -192,14 +198,9 @@ class Trainer:
                     callbacks=fit_callbacks,
                 )
                 if loop.needs_replicated_loop(strategy):
-                    history = loop.fit_replicated(
-                        train_model, dataset, strategy, **fit_args
-                    )
-                else:  # tf.data shuffles
-                    history = train_model.fit(
-                        dataset, verbose=1, shuffle=False, **fit_args
-                    ).history
-                stages.append_history(out_dir, stage, epoch, history["loss"])
+                    loop.fit_replicated(train_model, dataset, strategy, **fit_args)
+                else:  # the stream is ordered by tfrecords.stream
+                    train_model.fit(dataset, verbose=1, shuffle=False, **fit_args)
                 step += epochs * count
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
             from tfrecords.shards import find_corrupt_shard, list_shards
