@@ -118,7 +118,9 @@ def element_stream(
     if not 0 <= index < count:
         raise ValueError(f"shard index {index} outside [0, {count})")
     if start < 0 or start % count:
-        raise ValueError(f"start element {start} is not a multiple of {count} pipelines")
+        raise ValueError(
+            f"start element {start} is not a multiple of {count} pipelines"
+        )
     records = record_index(pattern)
     paths = tf.constant(records.paths)
     shard_of = tf.constant(records.shard)

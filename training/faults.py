@@ -37,7 +37,9 @@ def armed(phase: str, number: int) -> bool:
     point, _, stage = value.partition("@")
     want_phase, _, want_number = point.partition(":")
     if want_phase not in PHASES or not want_number.isdigit():
-        raise ValueError(f"{VARIABLE}={value!r}: expected <{'|'.join(PHASES)}>:<n>[@stage]")
+        raise ValueError(
+            f"{VARIABLE}={value!r}: expected <{'|'.join(PHASES)}>:<n>[@stage]"
+        )
     if stage and stage != _stage:
         return False
     return want_phase == phase and int(want_number) == number

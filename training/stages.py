@@ -56,7 +56,9 @@ def select(config, method: str, only: str | None, steps: int, schedule_steps: in
         shares = config.stage_steps(steps)
         return [(stage, shares[stage.name]) for stage in config.stages]
     if only not in names:
-        raise UserError(f"--stage={only}: method {method!r} has stages {', '.join(names)}")
+        raise UserError(
+            f"--stage={only}: method {method!r} has stages {', '.join(names)}"
+        )
     stage = config.stages[names.index(only)]
     if schedule_steps is not None:
         steps = config.stage_steps(schedule_steps)[only]

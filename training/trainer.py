@@ -124,7 +124,9 @@ class Trainer:
         if stage is not None:  # train only this stage's parts (plus --freeze)
             stages.set_trainable_parts(spec.name, model, stage.train, cfg.freeze)
         loss_model = (
-            stage.loss_model if stage is not None and stage.loss_model else spec.loss_model
+            stage.loss_model
+            if stage is not None and stage.loss_model
+            else spec.loss_model
         )
         train_model = loss_model(model)
         schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -144,7 +146,9 @@ class Trainer:
         train_model.compile(optimizer=optimizer, loss=loss)
         return train_model
 
-    def train_stage(self, stage, steps, model, method_data, strategy, settings, out_dir, previews):
+    def train_stage(
+        self, stage, steps, model, method_data, strategy, settings, out_dir, previews
+    ):
         """Compiles the loss view of one stage, restores its checkpoint and fits."""
         cfg, spec = self.cfg, self.spec
         suffix = () if stage is None else (stage.name,)
@@ -278,7 +282,14 @@ class Trainer:
             if stage is not None:
                 print(f"stage {stage.name!r}: {stage_steps} steps")
             self.train_stage(
-                stage, stage_steps, model, method_data, strategy, settings, out_dir, previews
+                stage,
+                stage_steps,
+                model,
+                method_data,
+                strategy,
+                settings,
+                out_dir,
+                previews,
             )
         final_path = final_model_path(out_dir)
         model.save(final_path)
@@ -298,7 +309,9 @@ class Trainer:
         spec = self.spec
         predictors = {spec.name: lambda inputs: model(inputs, training=False)}
         predictors.update(evaluation.baselines(spec.input_kind))
-        results = evaluation.evaluate(predictors, method_data.evaluation, spec.input_kind)
+        results = evaluation.evaluate(
+            predictors, method_data.evaluation, spec.input_kind
+        )
         evaluation.write_json(results, out_dir / "eval.json")
         print(
             f"evaluation on {len(method_data.evaluation)} held-out examples "
