@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import keras
@@ -31,6 +34,7 @@ import pytest
 import hdr_keras  # noqa: F401  (custom objects for load_model)
 
 KILL = "HDR_KERAS_TEST_KILL_AT"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _flags(method: str, data: Path, model_dir: Path, steps: int) -> list[str]:
@@ -107,3 +111,44 @@ def test_killed_three_times_ends_with_the_uninterrupted_weights(
     resumed = _killed_and_resumed(run_training, flags, kill_points)
     assert resumed.stdout.count("resuming from step") >= 1
     _check_same_run(tmp_path / "reference", tmp_path / "resumed")
+
+
+@pytest.mark.slow
+def test_export_killed_mid_write_leaves_no_version(tmp_path):
+    """`serving.export` SIGKILLed while writing the SavedModel leaves no version
+    folder (only a hidden `.tmp-*` one, which TF Serving ignores: not an integer);
+    the next export succeeds as version 1."""
+    ldr = keras.Input((None, None, 3), name="ldr")
+    model = keras.Model(ldr, keras.layers.Conv2D(3, 3, padding="same")(ldr))
+    model.save(tmp_path / "model.keras")
+    base = tmp_path / "repository"
+    command = [
+        sys.executable,
+        "-m",
+        "serving.export",
+        f"--model={tmp_path / 'model.keras'}",
+        f"--base_path={base}",
+        "--name=m",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 240
+    try:
+        # Killed once the temporary version folder has content: mid-write.
+        while not any(any(p.iterdir()) for p in base.glob("m/.tmp-*")):
+            assert process.poll() is None, "the export ended before it was killed"
+            assert time.monotonic() < deadline, "timed out waiting for the export"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    names = [p.name for p in (base / "m").iterdir()]
+    assert names and all(name.startswith(".tmp-") for name in names), names
+
+    finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert (base / "m" / "1" / "saved_model.pb").is_file()
+    assert not (base / "m" / "2").exists()
