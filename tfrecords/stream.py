@@ -13,9 +13,12 @@ buffers or stateful random streams; element k of the stream is defined directly:
 
 The record is read at its byte offset (`shards.record_offsets`, found by the framing
 check that runs anyway), so `element_stream(..., start=s)` starts at element s in
-constant time, and nothing but the step needs checkpointing. Payload CRCs are not
-checked on this path (a damaged payload fails to parse, and the trainer then looks
-for the corrupt shard with TF's CRC-checking reader: `shards.find_corrupt_shard`).
+constant time, and nothing but the step needs checkpointing. Reads go through TF's
+own random-access TFRecord reader (`_pywrap_record_io.RandomRecordReader`, the one
+behind `tf.data`'s readers: it checks the CRCs and raises DataLossError, on which
+the trainer names the corrupt shard). It is not public API: should a TF release
+drop it, records are read with `os.pread` and a damaged payload shows as a parse
+error instead.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ import tensorflow as tf
 
 from tfrecords.shards import list_shards, record_offsets
 
+try:  # TF's CRC-checking random-access reader (see the module docstring)
+    from tensorflow.python.lib.io._pywrap_record_io import RandomRecordReader
+except ImportError:  # pragma: no cover - depends on the TF release
+    RandomRecordReader = None
+
 HEADER_BYTES = 12  # uint64 length + masked CRC of the length
 STREAM_END = np.iinfo(np.int64).max
 _SALT = 0x5DEECE66D  # separates the record-order seeds from the augmentation seeds
@@ -36,29 +44,36 @@ _SALT = 0x5DEECE66D  # separates the record-order seeds from the augmentation se
 
 @dataclasses.dataclass
 class RecordIndex:
-    """Where every record of a set of shards is: shard, payload offset, length."""
+    """Where every record of a set of shards is: shard, offset, payload length."""
 
     paths: list[str]
     shard: np.ndarray  # int64 [N]
-    offset: np.ndarray  # int64 [N], first payload byte
+    offset: np.ndarray  # int64 [N], first byte of the record's header
     length: np.ndarray  # int64 [N]
 
     def __post_init__(self):
         self._files: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._readers = threading.local()  # one TF reader per thread and shard
 
     def __len__(self) -> int:
         return len(self.offset)
 
     def read(self, record: int) -> bytes:
-        """The serialised record number `record` (os.pread: safe across threads)."""
+        """The serialised record number `record` (safe across threads)."""
         shard = int(self.shard[record])
+        if RandomRecordReader is not None:
+            readers = self._readers.__dict__.setdefault("by_shard", {})
+            if shard not in readers:
+                readers[shard] = RandomRecordReader(self.paths[shard])
+            data, _ = readers[shard].read(int(self.offset[record]))
+            return data
         with self._lock:
             if shard not in self._files:
                 self._files[shard] = os.open(self.paths[shard], os.O_RDONLY)
             handle = self._files[shard]
         length = int(self.length[record])
-        data = os.pread(handle, length, int(self.offset[record]))
+        data = os.pread(handle, length, int(self.offset[record]) + HEADER_BYTES)
         if len(data) != length:
             raise OSError(
                 f"{self.paths[shard]}: record {record} cut short ({len(data)} of "
@@ -79,7 +94,7 @@ def record_index(pattern: str) -> RecordIndex:
     for number, path in enumerate(paths):
         for start, size in record_offsets(path):
             shard.append(number)
-            offset.append(start + HEADER_BYTES)
+            offset.append(start)
             length.append(size)
     if not offset:
         raise ValueError(f"no records in the TFRecord shards matching {pattern!r}")

@@ -206,7 +206,13 @@ class Trainer:
                 else:  # the stream is ordered by tfrecords.stream
                     train_model.fit(dataset, verbose=1, shuffle=False, **fit_args)
                 step += epochs * count
-        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        # A CRC error (DataLossError; UnknownError when raised in the reading
+        # py-function of tfrecords/stream.py) or a payload that does not parse.
+        except (
+            tf.errors.DataLossError,
+            tf.errors.InvalidArgumentError,
+            tf.errors.UnknownError,
+        ):
             from tfrecords.shards import find_corrupt_shard, list_shards
 
             for problem in find_corrupt_shard(list_shards(method_data.train_pattern)):

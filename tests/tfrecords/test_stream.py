@@ -59,3 +59,16 @@ def test_resumed_batches_equal_the_uninterrupted_ones(shards):
     whole = batches(0, 5)
     for got, want in zip(batches(3 * 2, 2), whole[3:]):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_flipped_payload_byte_fails_the_crc_check(shards, tmp_path):
+    import tensorflow as tf
+
+    data = bytearray(open(shards.replace("*", "00000-of-00002"), "rb").read())
+    data[12 + 100] ^= 0xFF  # inside the first record's payload
+    (tmp_path / "bad-00000-of-00001.tfrecord").write_bytes(bytes(data))
+    stream = element_stream(str(tmp_path / "bad-*.tfrecord"), seed=0)
+    # TF's DataLossError, raised inside the reading py-function (hence wrapped).
+    with pytest.raises(tf.errors.OpError, match="corrupted record"):
+        for _ in stream.take(3):
+            pass
