@@ -72,6 +72,13 @@ class PreviewImages(keras.callbacks.Callback):
         grid = np.concatenate(list(rows.numpy()), axis=0)
         write_image(self.preview_dir / f"epoch_{epoch + 1:04d}.png", grid)
 
+    def catch_up(self, epoch: int) -> None:
+        """Writes the previews of `epoch` (0-based) unless they exist: a run resumed
+        at the end of that epoch, whose previews a kill interrupted (the weights
+        are still that epoch's last)."""
+        if not (self.preview_dir / f"epoch_{epoch + 1:04d}.png").exists():
+            self.on_epoch_end(epoch)
+
 
 class LearningRateLogger(keras.callbacks.Callback):
     """Adds the optimiser's current learning rate to the epoch logs (TensorBoard)."""

@@ -161,6 +161,13 @@ class Trainer:
             if stage is not None and manager.latest_checkpoint is None:
                 stages.restore_earlier_stage(self.config, stage, model, out_dir)
             step = checkpoints.restore_latest(manager)
+        preview = callbacks.PreviewImages(
+            model,
+            *previews,
+            out_dir.joinpath("previews", *suffix),
+            out_dir.joinpath("logs", *suffix),
+            callbacks.PREVIEW_PEAK[spec.input_kind],
+        )
         fit_callbacks = [
             checkpoints.PeriodicCheckpoint(
                 manager, cfg.checkpoint_every or settings["steps_per_epoch"]
@@ -171,13 +178,7 @@ class Trainer:
                     out_dir, stage, epoch, loss, count
                 )
             ),
-            callbacks.PreviewImages(
-                model,
-                *previews,
-                out_dir.joinpath("previews", *suffix),
-                out_dir.joinpath("logs", *suffix),
-                callbacks.PREVIEW_PEAK[spec.input_kind],
-            ),
+            preview,
             keras.callbacks.TensorBoard(
                 str(out_dir.joinpath("logs", *suffix)), update_freq="epoch"
             ),
@@ -192,6 +193,8 @@ class Trainer:
         )
         targets = None if stage is None else stage.targets
         per_epoch = min(settings["steps_per_epoch"], steps)
+        if step and (step % per_epoch == 0 or step == steps):
+            preview.catch_up((step - 1) // per_epoch)
         try:
             for epoch, epochs, count in stages.fit_segments(step, steps, per_epoch):
                 dataset = method_data.train(step, targets)

@@ -82,6 +82,12 @@ def _check_same_run(reference_dir: Path, resumed_dir: Path) -> None:
     assert max(differences) == 0, f"max abs weight difference {max(differences):.3g}"
     # Every epoch once in the history, in order (a resumed epoch replaces its entry).
     assert _history(resumed_dir) == _history(reference_dir)
+    # Every epoch's previews, also those a kill interrupted (written on resume).
+    previews = [
+        sorted(p.relative_to(d).as_posix() for p in (d / "previews").rglob("*.png"))
+        for d in (reference_dir, resumed_dir)
+    ]
+    assert previews[0] and previews[1] == previews[0]
 
 
 CASES = {
