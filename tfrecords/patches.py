@@ -36,7 +36,7 @@ from tfrecords.augment import (
     random_transform_stack,
     unfold_frames,
 )
-from tfrecords.reader import AUTOTUNE, _element_seeds, _shard, stack_records
+from tfrecords.reader import AUTOTUNE, _training_elements
 from tfrecords.schema import encode_stack_example, parse_stack_example
 
 PATCH_SIZE = 40
@@ -205,8 +205,8 @@ def patch_training_dataset(
     batch_size: int,
     patch_size: int = PATCH_SIZE,
     seed: int = 0,
-    shuffle_buffer: int = 1024,
     shard: tuple[int, int] = (1, 0),
+    start: int = 0,
 ) -> tf.data.Dataset:
     """Endless batches of ({"ldr": [B, N, P, P, 3], "exposure": [B, N]}, hdr [B, P, P, 3])
     from aligned patch records (`patch_records`), Kalantari's augmentation applied.
@@ -215,7 +215,8 @@ def patch_training_dataset(
     P x P already) and one of the 48 transforms of
     `tfrecords.augment.random_transform_stack` (8 dihedral x 6 channel orders, the
     same on all frames and the target), seeded per element: the same seed gives
-    the same stream. `shard` as in `tfrecords.reader.stack_training_dataset`.
+    the same stream; every pass reads the patches in a new random order. `shard`
+    and `start` as in `tfrecords.reader.single_image_training_dataset`.
     Records smaller than P fail with an error naming the example.
     """
 
@@ -243,9 +244,6 @@ def patch_training_dataset(
         hdr.set_shape([patch_size, patch_size, 3])
         return {"ldr": ldr, "exposure": example["exposure"]}, hdr
 
-    stacks = stack_records(pattern, shuffle_files=True, seed=seed)
-    stacks = stacks.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = tf.data.Dataset.zip(stacks.repeat(), _element_seeds(seed))
+    dataset = _training_elements(pattern, parse_stack_example, seed, start, shard)
     dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE, deterministic=True)
-    dataset = _shard(dataset, shard)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)

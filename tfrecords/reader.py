@@ -3,6 +3,10 @@
 Single-image methods train on HDR images only: the LDR input is made on the fly by
 the virtual camera (`hdr_keras.ops.camera`), with a new crop, exposure, curve and
 noise for every element of every epoch (stateless ops seeded per element).
+
+Training streams are `tfrecords.stream.element_stream`s: element k (its record and
+its augmentation) is a pure function of (seed, k), so a run resumed at step s starts
+at element s * batch and sees exactly what an uninterrupted run sees.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tfrecords.schema import (
     parse_stack_example,
 )
 from tfrecords.shards import check_framing, list_shards
+from tfrecords.stream import element_seed, element_stream
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -57,25 +62,20 @@ def hdr_records(
     return _records(pattern, parse_hdr_example, shuffle_files, seed)
 
 
-def _element_seeds(seed: int) -> tf.data.Dataset:
-    """An endless stream of distinct [2]-shaped seeds for stateless random ops."""
-    return tf.data.Dataset.random(seed=seed).map(
-        lambda value: tf.stack([value, value ^ 0x5DEECE66D])
-    )
+def _training_elements(
+    pattern: str, parse, seed: int, start: int, shard: tuple[int, int]
+) -> tf.data.Dataset:
+    """(parsed example, [2] augmentation seed) of elements `start`, `start` + 1, ...
+    (`tfrecords.stream.element_stream`; `shard` = (count, index) keeps the elements
+    k with k % count == index, for one of `count` input pipelines: with per-pipeline
+    batches of B / count, the union of the pipelines' j-th batches is exactly the
+    j-th global batch of a single-device run)."""
 
+    def decode(k, record, path):
+        return parse(record, path), element_seed(seed, k)
 
-def _shard(dataset: tf.data.Dataset, shard: tuple[int, int]) -> tf.data.Dataset:
-    """Element i goes to pipeline i % count.
-
-    Every pipeline builds the same seeded element stream and keeps its share, so
-    with per-pipeline batches of B / count, the union of the pipelines' j-th
-    batches is exactly the j-th global batch of a single-device run: distributed
-    and single-device training see the same examples with the same augmentation.
-    """
-    count, index = shard
-    if not 0 <= index < count:
-        raise ValueError(f"shard index {index} outside [0, {count})")
-    return dataset if count == 1 else dataset.shard(count, index)
+    elements = element_stream(pattern, seed, start, shard)
+    return elements.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
 def single_image_training_dataset(
@@ -85,8 +85,8 @@ def single_image_training_dataset(
     seed: int = 0,
     camera: VirtualCameraConfig = VirtualCameraConfig(),
     crop_fraction: tuple[float, float] = (0.2, 0.6),
-    shuffle_buffer: int = 64,
     shard: tuple[int, int] = (1, 0),
+    start: int = 0,
 ) -> tf.data.Dataset:
     """Endless batches of (ldr [B, P, P, 3] in [0, 1], hdr [B, P, P, 3] linear target).
 
@@ -96,27 +96,21 @@ def single_image_training_dataset(
         seed: base seed; the same seed gives the same stream.
         camera: virtual camera ranges (exposure percentile, curve, noise, JPEG).
         crop_fraction: side of the random crop as a fraction of the shorter side.
-        shuffle_buffer: examples held for shuffling.
-        shard: (count, index): keep every count-th element starting at index, for
-            one of `count` input pipelines of a distributed run (see `_shard`).
+        shard: (count, index): this pipeline's share of the elements, for one of
+            `count` input pipelines of a distributed run (see `_training_elements`).
+        start: first element (a resumed run: step * global batch).
     """
-    images = hdr_records(pattern, shuffle_files=True, seed=seed).map(
-        lambda example: example["hdr"], num_parallel_calls=AUTOTUNE
-    )
-    images = images.shuffle(
-        shuffle_buffer, seed=seed, reshuffle_each_iteration=True
-    ).repeat()
 
-    def simulate(hdr, element_seed):
+    def simulate(example, element_seed):
         crop_seed, flip_seed, camera_seed = tf.unstack(
             tf.random.experimental.stateless_split(element_seed, 3)
         )
-        patch = random_crop_resize(hdr, crop_seed, patch_size, crop_fraction)
+        patch = random_crop_resize(example["hdr"], crop_seed, patch_size, crop_fraction)
         patch = random_flip_rotate(patch, flip_seed)
         shot = virtual_camera(patch, camera_seed, camera)
         return shot["ldr"], shot["hdr"]
 
-    dataset = _shard(tf.data.Dataset.zip(images, _element_seeds(seed)), shard)
+    dataset = _training_elements(pattern, parse_hdr_example, seed, start, shard)
     dataset = dataset.map(simulate, num_parallel_calls=AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
@@ -158,19 +152,18 @@ def stack_training_dataset(
     batch_size: int,
     patch_size: int = 256,
     seed: int = 0,
-    shuffle_buffer: int = 64,
     shard: tuple[int, int] = (1, 0),
+    start: int = 0,
 ) -> tf.data.Dataset:
     """Endless batches of ({"ldr": [B, N, P, P, 3], "exposure": [B, N]}, hdr [B, P, P, 3]).
 
     Every element is a random P x P crop of a stack followed by one of the 8
     dihedral transforms, the same for all frames and the target (they are folded
     into one tensor's channels, `tfrecords.augment.random_crop_flip_stack`), with a
-    stateless seed per element: the same seed gives the same stream. Patches (not
-    whole stacks) are shuffled, so memory stays at `shuffle_buffer` patches even
-    for full-size (1500 x 1000) Kalantari stacks. Stacks must be at least P x P;
-    all stacks of a pattern must have the same N to be batched. `shard` as in
-    `single_image_training_dataset` (applied after the patch shuffle).
+    stateless seed per element: the same seed gives the same stream. Stacks are read
+    in a new random order every pass, one at a time (no shuffle buffer). Stacks
+    must be at least P x P; all stacks of a pattern must have the same N to be
+    batched. `shard` and `start` as in `single_image_training_dataset`.
     """
 
     def crop(example, element_seed):
@@ -190,11 +183,8 @@ def stack_training_dataset(
             )
         return {"ldr": ldr, "exposure": example["exposure"]}, hdr
 
-    stacks = stack_records(pattern, shuffle_files=True, seed=seed).repeat()
-    dataset = tf.data.Dataset.zip(stacks, _element_seeds(seed))
+    dataset = _training_elements(pattern, parse_stack_example, seed, start, shard)
     dataset = dataset.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = _shard(dataset, shard)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
 
@@ -229,8 +219,8 @@ def camera_training_dataset(
     batch_size: int,
     patch_size: int = 256,
     seed: int = 0,
-    shuffle_buffer: int = 64,
     shard: tuple[int, int] = (1, 0),
+    start: int = 0,
 ) -> tf.data.Dataset:
     """Endless batches of (ldr [B, P, P, 3], {"hdr", "linear_clipped",
     "ldr_unquantized": [B, P, P, 3], "inverse_crf": [B, 1024]}).
@@ -239,8 +229,8 @@ def camera_training_dataset(
     8 dihedral transforms, the same on the LDR and on the three target images (they
     are stacked along the channels), with a stateless seed per element: the same
     seed gives the same stream. The inverse curve is per shot and unchanged by
-    crops and flips. Shots must be at least P x P. `shard` as in
-    `single_image_training_dataset` (applied after the patch shuffle).
+    crops and flips. Shots must be at least P x P. `shard` and `start` as in
+    `single_image_training_dataset`.
     """
     keys = ("ldr", *CAMERA_IMAGE_TARGETS)
 
@@ -269,11 +259,8 @@ def camera_training_dataset(
         targets["inverse_crf"] = example["inverse_crf"]
         return images["ldr"], targets
 
-    shots = camera_records(pattern, shuffle_files=True, seed=seed).repeat()
-    dataset = tf.data.Dataset.zip(shots, _element_seeds(seed))
+    dataset = _training_elements(pattern, parse_camera_example, seed, start, shard)
     dataset = dataset.map(crop, num_parallel_calls=AUTOTUNE, deterministic=True)
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = _shard(dataset, shard)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
 

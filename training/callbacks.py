@@ -1,8 +1,10 @@
-"""Training callbacks: preview images (PNG files and TensorBoard) and learning rate."""
+"""Training callbacks: preview images (PNG files and TensorBoard), learning rate,
+and the epoch history."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -10,6 +12,7 @@ import tensorflow as tf
 
 from hdr_keras.io import write_image
 from hdr_keras.tonemapping import tonemap
+from training import faults
 
 # Radiance shown as white in previews. Single-image targets: 4 stops above the LDR
 # input's saturation point (radiance 1), so highlights stay visible and mid-tones
@@ -48,6 +51,8 @@ class PreviewImages(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "previews"))
 
     def on_epoch_end(self, epoch, logs=None):
+        # Inference only (training=False, no random ops): previews leave no state
+        # behind that a resumed run would miss.
         prediction = self.inference_model(self.inputs, training=False)
         rows = np.concatenate(
             [
@@ -62,8 +67,17 @@ class PreviewImages(keras.callbacks.Callback):
                 "previews", rows, step=epoch + 1, max_outputs=rows.shape[0]
             )
         self.writer.flush()
+        if faults.armed("preview", epoch + 1):
+            faults.kill("preview", epoch + 1)
         grid = np.concatenate(list(rows), axis=0)
         write_image(self.preview_dir / f"epoch_{epoch + 1:04d}.png", grid)
+
+    def catch_up(self, epoch: int) -> None:
+        """Writes the previews of `epoch` (0-based) unless they exist: a run resumed
+        at the end of that epoch, whose previews a kill interrupted (the weights
+        are still that epoch's last)."""
+        if not (self.preview_dir / f"epoch_{epoch + 1:04d}.png").exists():
+            self.on_epoch_end(epoch)
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -75,3 +89,22 @@ class LearningRateLogger(keras.callbacks.Callback):
                 self.model.optimizer.learning_rate
             )  # evaluates a schedule at this step
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
+
+
+class EpochHistory(keras.callbacks.Callback):
+    """Hands each epoch's mean loss to `write(epoch, loss, steps)` as the epoch ends
+    (`training.stages.record_epoch`), so a run killed later keeps it."""
+
+    def __init__(self, write: Callable[[int, float, int], None]):
+        super().__init__()
+        self.write = write
+        self.steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps = batch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write(epoch, float((logs or {})["loss"]), self.steps)

@@ -90,8 +90,10 @@ def load(
 
     `train(start_step, targets)` returns endless batches of the global `batch_size`
     (`targets(inputs, target)`, when given, maps each batch's target: a training
-    stage's target); the stream's seed depends on the start step, so a resumed run
-    does not replay the augmentations of its first steps.
+    stage's target). Element k of the stream (record and augmentation) is a pure
+    function of (seed, k) (`tfrecords.stream`), and `train(s)` starts at element
+    s * batch_size: a run resumed at step s sees exactly the batches an
+    uninterrupted run sees from step s on.
     """
     train_pattern, eval_pattern = data, eval_data
     if train_pattern is None or eval_pattern is None:
@@ -150,7 +152,7 @@ def training_stream(
         )
 
     def train(start_step: int = 0, targets: Callable | None = None):
-        stream_seed = seed if start_step == 0 else seed * 1_000_003 + start_step
+        start = start_step * batch_size
 
         def retarget(dataset: tf.data.Dataset) -> tf.data.Dataset:
             if targets is None:
@@ -165,7 +167,7 @@ def training_stream(
             and not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         ):
             return retarget(
-                build(train_pattern, batch_size, patch_size, seed=stream_seed)
+                build(train_pattern, batch_size, patch_size, seed=seed, start=start)
             )
 
         def per_pipeline(context: tf.distribute.InputContext):
@@ -174,8 +176,9 @@ def training_stream(
                     train_pattern,
                     context.get_per_replica_batch_size(batch_size),
                     patch_size,
-                    seed=stream_seed,
+                    seed=seed,
                     shard=(context.num_input_pipelines, context.input_pipeline_id),
+                    start=start,
                 )
             )
 

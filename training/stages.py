@@ -85,18 +85,21 @@ def set_trainable_parts(method: str, model, parts: tuple[str, ...], frozen) -> N
             hdr_keras.freeze(model, frozen, method=method)
 
 
-def append_history(out_dir: Path, stage, first_epoch: int, losses) -> None:
-    """Adds the epochs' mean training losses to <model_dir>/history.json."""
+def record_epoch(out_dir: Path, stage, epoch: int, loss: float, steps: int) -> None:
+    """Writes one epoch's mean training loss into <model_dir>/history.json.
+
+    Entries are keyed by (stage, epoch): an epoch trained again after a resume
+    replaces its entry, so no epoch is counted twice. `steps`: the steps the mean
+    covers (fewer than the epoch's when the run resumed within it). The file is
+    replaced atomically (a kill leaves the old or the new one).
+    """
     path = out_dir / "history.json"
     entries = json.loads(path.read_text()) if path.is_file() else []
-    for offset, loss in enumerate(losses):
-        entries.append(
-            {
-                "stage": None if stage is None else stage.name,
-                "epoch": first_epoch + offset,
-                "loss": float(loss),
-            }
-        )
+    name = None if stage is None else stage.name
+    entries = [e for e in entries if (e["stage"], e["epoch"]) != (name, epoch)]
+    entries.append(
+        {"stage": name, "epoch": int(epoch), "loss": float(loss), "steps": int(steps)}
+    )
     partial = path.with_name(f".partial-{path.name}")
     partial.write_text(json.dumps(entries, indent=1) + "\n")
     os.replace(partial, path)

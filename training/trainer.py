@@ -22,7 +22,7 @@ from hdr_keras.errors import UserError
 from hdr_keras.export import export_model
 from hdr_keras.inference.paths import final_model_path
 from hdr_keras.ops.stack import default_reference
-from training import callbacks, checkpoints, configs, data, evaluation, loop
+from training import callbacks, checkpoints, configs, data, evaluation, faults, loop
 from training import real_pairs, stage_data, stages
 from training import strategy as strategies
 from training.run_config import RunConfig
@@ -134,7 +134,9 @@ class Trainer:
         if stage is not None:  # train only this stage's parts (plus --freeze)
             stages.set_trainable_parts(spec.name, model, stage.train, cfg.freeze)
         loss_model = (
-            stage.loss_model if stage is not None and stage.loss_model else spec.loss_model
+            stage.loss_model
+            if stage is not None and stage.loss_model
+            else spec.loss_model
         )
         train_model = loss_model(model)
         schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -171,6 +173,7 @@ class Trainer:
         cfg, spec = self.cfg, self.spec
         train_data, train_pattern = stream
         suffix = self._suffix(stage)
+        faults.set_stage(None if stage is None else stage.name)
         with strategy.scope():
             train_model = self._compile(stage, model, settings)
             manager = checkpoints.manager_for(
@@ -179,18 +182,24 @@ class Trainer:
             if stage is not None and manager.latest_checkpoint is None:
                 stages.restore_earlier_stage(self.plan, stage, model, out_dir)
             step = checkpoints.restore_latest(manager)
+        preview = callbacks.PreviewImages(
+            model,
+            *previews,
+            out_dir.joinpath("previews", *suffix),
+            out_dir.joinpath("logs", *suffix),
+            callbacks.PREVIEW_PEAK[spec.input_kind],
+        )
         fit_callbacks = [
             checkpoints.PeriodicCheckpoint(
                 manager, cfg.checkpoint_every or settings["steps_per_epoch"]
             ),
             callbacks.LearningRateLogger(),
-            callbacks.PreviewImages(
-                model,
-                *previews,
-                out_dir.joinpath("previews", *suffix),
-                out_dir.joinpath("logs", *suffix),
-                callbacks.PREVIEW_PEAK[spec.input_kind],
+            callbacks.EpochHistory(
+                lambda epoch, loss, count: stages.record_epoch(
+                    out_dir, stage, epoch, loss, count
+                )
             ),
+            preview,
             keras.callbacks.TensorBoard(
                 str(out_dir.joinpath("logs", *suffix)), update_freq="epoch"
             ),
@@ -205,6 +214,8 @@ class Trainer:
         )
         targets = None if stage is None else stage.targets
         per_epoch = min(settings["steps_per_epoch"], steps)
+        if step and (step % per_epoch == 0 or step == steps):
+            preview.catch_up((step - 1) // per_epoch)
         try:
             for epoch, epochs, count in stages.fit_segments(step, steps, per_epoch):
                 dataset = train_data(step, targets)
@@ -215,16 +226,17 @@ class Trainer:
                     callbacks=fit_callbacks,
                 )
                 if loop.needs_replicated_loop(strategy):
-                    history = loop.fit_replicated(
-                        train_model, dataset, strategy, **fit_args
-                    )
-                else:  # tf.data shuffles
-                    history = train_model.fit(
-                        dataset, verbose=1, shuffle=False, **fit_args
-                    ).history
-                stages.append_history(out_dir, stage, epoch, history["loss"])
+                    loop.fit_replicated(train_model, dataset, strategy, **fit_args)
+                else:  # the stream is ordered by tfrecords.stream
+                    train_model.fit(dataset, verbose=1, shuffle=False, **fit_args)
                 step += epochs * count
-        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        # A CRC error (DataLossError; UnknownError when raised in the reading
+        # py-function of tfrecords/stream.py) or a payload that does not parse.
+        except (
+            tf.errors.DataLossError,
+            tf.errors.InvalidArgumentError,
+            tf.errors.UnknownError,
+        ):
             from tfrecords.shards import find_corrupt_shard, list_shards
 
             for problem in find_corrupt_shard(list_shards(train_pattern)):
@@ -334,7 +346,9 @@ class Trainer:
         spec = self.spec
         predictors = {spec.name: lambda inputs: model(inputs, training=False)}
         predictors.update(evaluation.baselines(spec.input_kind))
-        results = evaluation.evaluate(predictors, method_data.evaluation, spec.input_kind)
+        results = evaluation.evaluate(
+            predictors, method_data.evaluation, spec.input_kind
+        )
         evaluation.write_json(results, out_dir / "eval.json")
         print(
             f"evaluation on {len(method_data.evaluation)} held-out examples "

@@ -74,7 +74,7 @@ def test_other_kinds_fail_naming_the_shard(tmp_path):
 
 def test_training_batches_crop_and_flip_everything_alike(camera_shards):
     pattern = str(camera_shards / "clean-*.tfrecord")
-    dataset = reader.camera_training_dataset(pattern, 4, 16, 3, shuffle_buffer=4)
+    dataset = reader.camera_training_dataset(pattern, 4, 16, 3)
     ldr, targets = next(iter(dataset))
     assert ldr.shape == (4, 16, 16, 3)
     assert sorted(targets) == [
@@ -94,9 +94,9 @@ def test_training_batches_crop_and_flip_everything_alike(camera_shards):
     linear = apply_curve(targets["ldr_unquantized"], targets["inverse_crf"])
     assert np.median(np.abs(linear - targets["linear_clipped"])) < 1e-3
     # Deterministic for a seed, different for another.
-    again, _ = next(iter(reader.camera_training_dataset(pattern, 4, 16, 3, 4)))
+    again, _ = next(iter(reader.camera_training_dataset(pattern, 4, 16, 3)))
     np.testing.assert_array_equal(again, ldr)
-    other, _ = next(iter(reader.camera_training_dataset(pattern, 4, 16, 4, 4)))
+    other, _ = next(iter(reader.camera_training_dataset(pattern, 4, 16, 4)))
     assert not np.array_equal(other, ldr)
 
 
