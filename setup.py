@@ -14,7 +14,7 @@ RUNTIME = [
     "grpcio>=1.66",
     "tqdm>=4.66",
 ]
-TEST = ["pytest>=8"]
+TEST = ["pytest>=8", "pytest-xdist>=3.5"]
 
 setup(
     name="hdr-keras",
