@@ -9,7 +9,7 @@ The cache folder is $HDR_KERAS_CACHE, or ~/.cache/hdr_keras. A dataset folder is
 complete only once its marker file exists: it is built in a temporary folder and
 renamed into place, so an interrupted build is simply redone. Builds of one folder
 are serialised across processes by an exclusive lock on a file beside it
-(`.<folder>.lock`), so two processes that need the same set at once (e.g. two
+(`<folder>.lock`, kept: an empty file), so two processes that need the same set at once (e.g. two
 pytest-xdist workers sharing $HDR_KERAS_CACHE) build it once: the second waits
 and then reads the first one's complete copy.
 """
@@ -90,7 +90,7 @@ class _Split:
 
 @contextlib.contextmanager
 def _build_lock(folder: Path) -> Iterator[None]:
-    """Holds an exclusive lock on `.<folder name>.lock` beside `folder` (blocks until
+    """Holds an exclusive lock on `<folder name>.lock` beside `folder` (blocks until
     free). POSIX `flock`: released by the kernel if the holder dies, so a crashed
     build never leaves a stale lock. Without `fcntl` (Windows) builds are not
     serialised; the staging-and-rename below still keeps every copy complete."""
@@ -100,7 +100,7 @@ def _build_lock(folder: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(folder.with_name(f".{folder.name}.lock"), "a") as handle:
+    with open(folder.with_name(f"{folder.name}.lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
