@@ -15,7 +15,7 @@ RUNTIME = [
     "tqdm>=4.66",
     "scipy>=1.11",  # MatConvNet .mat files (Kalantari's published network)
 ]
-TEST = ["pytest>=8"]
+TEST = ["pytest>=8", "pytest-xdist>=3.5"]
 
 setup(
     name="hdr-keras",

@@ -17,6 +17,24 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+# Instruction-set flags of /proc/cpuinfo that decide which TF/oneDNN kernels run.
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "asimd",
+    "sve",
+)
 MIB = float(1 << 20)
 GIB = float(1 << 30)
 
@@ -202,7 +220,7 @@ def machine_info() -> dict[str, Any]:
         pass
     return {
         "cpu": cpu,
-        "cpu_features": [f for f in ("avx2", "avx512f", "fma") if f in flags],
+        "cpu_features": [f for f in SIMD_FLAGS if f in flags],
         "logical_cores": os.cpu_count(),
         "usable_cores": (
             len(os.sched_getaffinity(0))
@@ -217,4 +235,16 @@ def machine_info() -> dict[str, Any]:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "onednn_enabled": onednn_enabled(),
     }
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TF runs its oneDNN kernels in this process (TF's own answer, which
+    follows TF_ENABLE_ONEDNN_OPTS and the platform default); None if unknown."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return None

@@ -377,6 +377,11 @@ def main(argv=None) -> int:
         f"{machine['cpu']} ({machine['usable_cores']} cores, load "
         f"{machine['load_average'][0]:.2f}), TF {machine['tensorflow']}"
     )
+    onednn = {True: "on", False: "off", None: "unknown"}[machine["onednn_enabled"]]
+    print(
+        f"instruction sets: {' '.join(machine['cpu_features']) or 'none listed'}; "
+        f"oneDNN {onednn} (TF_ENABLE_ONEDNN_OPTS={machine['onednn']})"
+    )
     unavailable = {}
     if settings["data"] is None:
         unavailable = prepare_builtin_data(

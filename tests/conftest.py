@@ -1,11 +1,35 @@
-"""Shared fixtures: the real test data folder (../shared/data by default)."""
+"""Shared fixtures: the real test data folder (../shared/data by default).
+
+Also gives each pytest-xdist worker its share of the cores before TensorFlow is
+imported: with two workers on two cores, one TF intra-op thread each (and one
+OpenMP thread for oneDNN), so the workers do not fight over the cores. The
+variables are inherited by the subprocesses tests start (training.main, servers).
+Variables already set in the environment win.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import pytest
+
+def _share_cores_between_workers() -> None:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    if workers <= 1:
+        return
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS, Windows
+        cores = os.cpu_count() or 1
+    threads = max(1, cores // workers)
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(max(2, threads)))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+_share_cores_between_workers()
+
+import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,17 +9,22 @@
 
 The cache folder is $HDR_KERAS_CACHE, or ~/.cache/hdr_keras. A dataset folder is
 complete only once its marker file exists: it is built in a temporary folder and
-renamed into place, so an interrupted build is simply redone.
+renamed into place, so an interrupted build is simply redone. Builds of one folder
+are serialised across processes by an exclusive lock on a file beside it
+(`<folder>.lock`, kept: an empty file), so two processes that need the same set at once (e.g. two
+pytest-xdist workers sharing $HDR_KERAS_CACHE) build it once: the second waits
+and then reads the first one's complete copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
 import shutil
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from absl import logging
 
@@ -85,38 +90,70 @@ class _Split:
     description: str
 
 
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `<folder name>.lock` beside `folder` (blocks until
+    free). POSIX `flock`: released by the kernel if the holder dies, so a crashed
+    build never leaves a stale lock. Without `fcntl` (Windows) builds are not
+    serialised; the staging-and-rename below still keeps every copy complete."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(folder.with_name(f"{folder.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _cached(folder: Path, what: str, splits: list[_Split]) -> tuple[str, ...]:
     """Globs of `splits` in `folder`, writing them first unless the folder is complete.
 
     The splits are written to a staging folder that is renamed into place once its
-    marker exists, so an interrupted build is redone and a concurrent one is safe.
+    marker exists, so an interrupted build is redone. The build runs under
+    `_build_lock(folder)` and re-checks the marker once the lock is held: a process
+    that waited for another one's build uses that copy, and a complete folder is
+    never removed or replaced while others may be reading it.
     """
     if not (folder / COMPLETE_MARKER).exists():
-        logging.info("Writing the built-in %s to %s (first use)", what, folder)
-        staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            for split in splits:
-                write_sharded(
-                    split.records(),
-                    staging,
-                    split.prefix,
-                    split.num_shards,
-                    total=split.total,
-                    description=split.description,
-                )
-            (staging / COMPLETE_MARKER).write_text("ok\n")
-            if folder.exists():  # an incomplete folder left by an older crash
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-        except OSError:
-            # Renaming onto a non-empty folder fails with EEXIST or ENOTEMPTY: another
-            # process finished first and its copy is complete. Anything else raises.
+        with _build_lock(folder):
             if not (folder / COMPLETE_MARKER).exists():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+                _build(folder, what, splits)
     return tuple(str(folder / f"{split.prefix}-*.tfrecord") for split in splits)
+
+
+def _build(folder: Path, what: str, splits: list[_Split]) -> None:
+    """Writes `splits` to a staging folder and renames it to `folder` (call with
+    `_build_lock(folder)` held)."""
+    logging.info("Writing the built-in %s to %s (first use)", what, folder)
+    staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for split in splits:
+            write_sharded(
+                split.records(),
+                staging,
+                split.prefix,
+                split.num_shards,
+                total=split.total,
+                description=split.description,
+            )
+        (staging / COMPLETE_MARKER).write_text("ok\n")
+        if folder.exists():  # an incomplete folder left by an older crash
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except OSError:
+        # Renaming onto a non-empty folder fails with EEXIST or ENOTEMPTY: a writer
+        # that does not take the lock finished first and its copy is complete.
+        # Anything else raises.
+        if not (folder / COMPLETE_MARKER).exists():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def builtin_single_image_data(

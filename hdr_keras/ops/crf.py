@@ -14,6 +14,7 @@ Bases (`CurveBasis`):
   without any file.
   Forward curves are the members; inverse curves are their numerical inverses.
   `default_basis()` picks: a directory argument > $HDR_KERAS_EMOR_DIR > built-in.
+  The built-in basis is cached in $HDR_KERAS_CACHE (`hdr_keras.ops.crf_cache`).
 
 Random curves (`sample_curves`) draw PCA weights of the forward basis within the
 spread the family has in that basis, build a monotone curve and invert it.
@@ -35,6 +36,7 @@ import tensorflow as tf
 from absl import logging
 
 from hdr_keras import constants as C
+from hdr_keras.ops.crf_cache import cached_basis_arrays
 from hdr_keras.ops.crf_family import (
     curve_axis,
     curve_family,
@@ -231,28 +233,35 @@ def builtin_basis(num_components: int = C.CRF_NUM_COMPONENTS) -> CurveBasis:
     """PCA basis of the generated curve family (`curve_family`); no files needed.
 
     Forward and inverse bases are separate PCAs of the family's forward curves and
-    of their inverses. Deterministic; cached.
+    of their inverses. Deterministic; cached in the process and on disk in
+    $HDR_KERAS_CACHE (`hdr_keras.ops.crf_cache`), so only the first process builds it.
     """
     if not 1 <= num_components <= C.EMOR_NUM_COMPONENTS:
         raise ValueError(
             f"num_components must be in [1, {C.EMOR_NUM_COMPONENTS}], "
             f"got {num_components}"
         )
+    arrays = cached_basis_arrays(
+        num_components, functools.partial(_build_builtin_basis, num_components)
+    )
+    return CurveBasis(source="builtin", **arrays)
+
+
+def _build_builtin_basis(num_components: int) -> dict[str, np.ndarray]:
+    """The arrays of `builtin_basis(num_components)`, computed from the family."""
     forward, inverse = curve_family()
     f0, h = pca(forward, num_components)
     g0, hinv = pca(inverse, num_components)
     weights = project(forward, f0, h)
-    return CurveBasis(
-        inverse_mean=g0.astype(np.float32),
-        inverse_basis=hinv.astype(np.float32),
-        forward_mean=f0.astype(np.float32),
-        forward_basis=h.astype(np.float32),
-        source="builtin",
-        forward_weight_std=weights.std(axis=0).astype(np.float32),
-        forward_weight_range=np.stack([weights.min(0), weights.max(0)]).astype(
-            np.float32
-        ),
+    arrays = dict(
+        inverse_mean=g0,
+        inverse_basis=hinv,
+        forward_mean=f0,
+        forward_basis=h,
+        forward_weight_std=weights.std(axis=0),
+        forward_weight_range=np.stack([weights.min(0), weights.max(0)]),
     )
+    return {name: value.astype(np.float32) for name, value in arrays.items()}
 
 
 def default_basis(

@@ -53,6 +53,10 @@ def test_tiny_run_writes_json_and_markdown(bench, tmp_path, capsys):
     )
     machine = report["machine"]
     assert machine["tensorflow"] and machine["cpu"] and machine["logical_cores"] >= 1
+    # Figures from different machines can be told apart: instruction sets, oneDNN.
+    assert "instruction sets: " in printed and "oneDNN " in printed
+    assert isinstance(machine["cpu_features"], list)
+    assert machine["onednn_enabled"] in (True, False, None)
     assert report["settings"]["sizes"] == [[32, 32], [32, 64]]
     (result,) = report["methods"]
     assert result["method"] == "wu_unet" and result["status"] == "ok", result

@@ -189,6 +189,36 @@ def test_ssim_matches_numpy_reference():
     )
 
 
+def test_separable_ssim_equals_tf_image_ssim():
+    """`ssim` (separable window) gives tf.image.ssim's values (2-D window)."""
+    import tensorflow as tf
+
+    from hdr_keras.metrics import ssim
+
+    y_true = _images((2, 48, 40, 3), seed=5)
+    smooth = np.cumsum(np.cumsum(y_true, axis=1), axis=2)
+    smooth = (smooth / smooth.max(axis=(1, 2, 3), keepdims=True)).astype("float32")
+    y_pred = np.clip(smooth + 0.05 * _images((2, 48, 40, 3), seed=6), 0, 1)
+    for pair, max_val in (((y_true, y_pred), 1.0), ((smooth, y_pred), 2.0)):
+        reference = tf.image.ssim(*pair, max_val, 11, 1.5, 0.01, 0.03).numpy()
+        # Both are within `_ssim_rounding` of the exact (float64) SSIM (the
+        # separable sums have 11 + 11 taps instead of 121, so their rounding is
+        # covered by the same bound), hence within twice it of each other.
+        np.testing.assert_allclose(
+            np.asarray(ssim(*pair, max_val)),
+            reference,
+            atol=2 * _ssim_rounding(*pair, max_val),
+        )
+    # Leading dimensions as tf.image.ssim: [H, W, C] -> scalar, [A, B, ...] -> [A, B]
+    assert np.asarray(ssim(y_true[0], y_pred[0])).shape == ()
+    stacked = ssim(np.stack([y_true, y_pred]), np.stack([y_pred, y_true]))
+    assert np.asarray(stacked).shape == (2, 2)
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(y_true[:, :10], y_pred[:, :10])
+    with pytest.raises(ValueError, match="shapes differ"):
+        ssim(y_true, y_pred[:, :20])
+
+
 METRICS = [
     (PSNRMu, psnr_mu, {"mu": 100.0}),
     (PSNRL, psnr_l, {"max_val": 2.0}),

@@ -195,3 +195,39 @@ def test_apply_curve_gradients():
     low = int(np.floor(position))
     assert grad_curve[low] == pytest.approx(1 - (position - low), abs=1e-4)
     assert grad_curve[low + 1] == pytest.approx(position - low, abs=1e-4)
+
+
+def test_builtin_basis_is_cached_on_disk(monkeypatch, tmp_path):
+    """Built once, written to $HDR_KERAS_CACHE, read back by later processes (here:
+    after clearing the in-process cache, with the builder made to fail); an
+    unreadable file is rebuilt and rewritten."""
+    from hdr_keras.ops import crf_cache
+
+    monkeypatch.setenv(crf_cache.CACHE_ENV, str(tmp_path))
+    crf.builtin_basis.cache_clear()
+    built = crf.builtin_basis(5)
+    path = crf_cache.basis_path(5)
+    assert path.is_file() and path.parent.parent == tmp_path
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files
+
+    def fail(num_components):
+        raise AssertionError("rebuilt although the cache file is valid")
+
+    monkeypatch.setattr(crf, "_build_builtin_basis", fail)
+    crf.builtin_basis.cache_clear()
+    read = crf.builtin_basis(5)
+    for name in ("inverse_mean", "inverse_basis", "forward_mean", "forward_basis"):
+        np.testing.assert_array_equal(getattr(read, name), getattr(built, name))
+    np.testing.assert_array_equal(read.forward_weight_range, built.forward_weight_range)
+    assert read.source == "builtin"
+    # Other parameters, other file.
+    assert crf_cache.basis_path(6) != path
+
+    monkeypatch.undo()
+    monkeypatch.setenv(crf_cache.CACHE_ENV, str(tmp_path))
+    path.write_bytes(b"not an npz file")
+    crf.builtin_basis.cache_clear()
+    rebuilt = crf.builtin_basis(5)
+    np.testing.assert_array_equal(rebuilt.forward_basis, built.forward_basis)
+    assert crf_cache._read(path, 5)["forward_basis"].shape == (5, S)
+    crf.builtin_basis.cache_clear()
