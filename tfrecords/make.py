@@ -37,7 +37,6 @@ instead: --shots_per_image shots of SingleHDR's formation model per image (metho
 
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
@@ -245,12 +244,16 @@ def main(argv: list[str]) -> int:
     missing = [f"--{name}" for name in REQUIRED_FLAGS if not FLAGS[name].value]
     if missing:
         raise app.UsageError(f"{' and '.join(missing)} required")
-    try:
-        write(FLAGS.source)
-    except (FileNotFoundError, ValueError) as error:  # ImageIOError is a ValueError
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    from hdr_keras.errors import UserError, run_reporting_errors
+
+    def run() -> None:
+        try:
+            write(FLAGS.source)
+        except ValueError as error:  # ImageIOError, CorruptShardError included
+            raise UserError(str(error)) from None
+
+    # Exit codes as every hdr-keras command (hdr_keras.errors): 0, 1 user error.
+    return run_reporting_errors(run)
 
 
 if __name__ == "__main__":

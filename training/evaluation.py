@@ -30,13 +30,9 @@ Baselines, on exactly the same inputs:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
-import itertools
 import json
-import re
-import sys
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 

@@ -28,7 +28,6 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from hdr_keras.ops.crop import center_crop
 from hdr_keras.registry import get_method

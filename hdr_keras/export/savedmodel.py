@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 
 import hdr_keras  # noqa: F401  (registers the package's custom Keras objects)
-from hdr_keras.inference.backends import STACK_INPUTS, infer_input_kind
+from hdr_keras.inference.backends import STACK_INPUTS
 from hdr_keras.inference.metadata import metadata_for, write_metadata
 from hdr_keras.inference.versions import list_versions
 from hdr_keras.registry import list_methods
