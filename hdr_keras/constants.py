@@ -111,3 +111,7 @@ FLOW_SOR_OMEGA = 1.8  # over-relaxation factor of Liu's SOR solver
 # cuts the end-point error by about 40 % (benchmarks/flow_accuracy.py).
 FLOW_WARP_INTERPOLATION = "bicubic"
 FLOW_MEDIAN_FILTER = 5  # median of the flow after each warp (Sun et al. 2010); 0: off
+# The solver's warp and SOR as XLA programs compiled per size bucket (several times
+# faster; a SavedModel holding them needs XLA:CPU JIT in the server, see
+# docs/optical-flow.md); False: TF ops only.
+FLOW_JIT_COMPILE = True

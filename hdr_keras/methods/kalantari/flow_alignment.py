@@ -12,6 +12,7 @@ import keras
 from hdr_keras.constants import (
     FLOW_ALPHA,
     FLOW_INNER_ITERATIONS,
+    FLOW_JIT_COMPILE,
     FLOW_MEDIAN_FILTER,
     FLOW_MIN_WIDTH,
     FLOW_OUTER_ITERATIONS,
@@ -43,8 +44,9 @@ class FlowAlignment(keras.layers.Layer):
         gradient_constancy: include Liu's gradient features in the data term.
         median_filter: median filter size applied to the flow after each warp
             (0: off, Liu's behaviour).
-        jit_compile: run the flow solver with XLA (faster per call on large images,
-            but compiles once per pyramid level size).
+        jit_compile: run the flow solver's warp and SOR as XLA programs (default,
+            several times faster; see `estimate_flow`); False: TF ops only, for a
+            TF Serving binary started without `--xla_cpu_compilation_enabled`.
         return_mask: also return the validity mask.
     Reference: Kalantari & Ramamoorthi, "Deep High Dynamic Range Imaging of
     Dynamic Scenes", SIGGRAPH 2017, Sec. 3.1.
@@ -61,7 +63,7 @@ class FlowAlignment(keras.layers.Layer):
         sor_iterations: int = FLOW_SOR_ITERATIONS,
         gradient_constancy: bool = True,
         median_filter: int = FLOW_MEDIAN_FILTER,
-        jit_compile: bool = False,
+        jit_compile: bool = FLOW_JIT_COMPILE,
         return_mask: bool = False,
         **kwargs,
     ):

@@ -16,18 +16,22 @@ The code Kalantari & Ramamoorthi's alignment calls (METHODS.md section 1), such 
   [0.02, 0.11, 0.74, 0.11, 0.02] blur; `inner_iterations` IRLS re-weightings of the
   Charbonnier data (psi) and smoothness (phi) terms (epsilon 1e-3); the linear system
   (with Liu's extra 0.05 * alpha diagonal term) solved by `sor_iterations + 3k`
-  sweeps of SOR (omega 1.8), vectorised as red-black Gauss-Seidel (`solver.py`: on
-  checkerboard-packed arrays; with XLA on masked full-size arrays, which it fuses).
+  sweeps of SOR (omega 1.8), vectorised as red-black Gauss-Seidel on
+  checkerboard-packed arrays (`sor.py`; the level loop is `solver.py`);
+- after each warping step, a 5x5 median filter of the flow (`median.py`; Sun, Roth
+  & Black 2010, not in Liu's code; `median_filter=0` turns it off).
 The estimator is not differentiated through: its inputs pass `tf.stop_gradient`
 (the flow is a constant for a loss; `warp` stays differentiable).
 
 Deviations from Liu's code: grey only (no G-R, G-B colour features); the flow is
 scaled by the exact size ratio between levels (Liu: 1 / ratio); red-black instead
 of raster SOR order; the pyramid's two (see `pyramid.py`).
-Speed: every op is a TF op, so TF's per-op overhead matters on the small pyramid
-levels and memory traffic on the large ones; `jit_compile=True` runs each level's
-solver through XLA (its SOR sweeps are faster) at the price of one compilation per
-level size, which takes minutes for a large image on a small CPU.
+Speed: op by op, TF's per-op overhead dominates the small pyramid levels and one
+memory pass per op the large ones. With `jit_compile` (the default) the warp and
+the increment (IRLS systems + SOR sweeps) of every warping step run as XLA programs
+compiled per size bucket (`buckets.py`): one compiled program serves all levels and
+images whose padded size falls in its bucket, so compilation (about a second per
+bucket on a 2-core CPU) is paid once per process and bucket.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import tensorflow as tf
 from hdr_keras.constants import (
     FLOW_ALPHA,
     FLOW_INNER_ITERATIONS,
+    FLOW_JIT_COMPILE,
     FLOW_MIN_WIDTH,
     FLOW_OUTER_ITERATIONS,
     FLOW_RATIO,
@@ -47,7 +52,7 @@ from hdr_keras.constants import (
 )
 from hdr_keras.ops.color import luminance
 from hdr_keras.ops.flow.pyramid import _build_pyramid, _num_levels
-from hdr_keras.ops.flow.solver import _refine_level, _refine_level_xla
+from hdr_keras.ops.flow.solver import refine_level
 from hdr_keras.ops.flow.warping import _as_image, _check_interpolation, _check_same_grid
 
 
@@ -71,16 +76,15 @@ def _coarse_to_fine(
     levels = _num_levels(shape[2], ratio, min_width)
     pyramid = _build_pyramid(grey_pair, levels, ratio)
     top = tf.shape(pyramid.read(levels - 1))
-    refine = _refine_level_xla if jit_compile else _refine_level
     options = dict(alpha=alpha, inner=inner, omega=omega, gradient=gradient)
-    options.update(packed=not jit_compile, interpolation=interpolation, median=median)
+    options.update(xla=jit_compile, interpolation=interpolation, median=median)
 
     def body(k, flow):
         level = pyramid.read(k)
         size = tf.shape(level)[1:3]
         scale = tf.cast(size, tf.float32) / tf.cast(tf.shape(flow)[1:3], tf.float32)
         flow = tf.image.resize(flow, size, "bilinear") * scale
-        flow = refine(level, flow, outer + k, sor + 3 * k, **options)
+        flow = refine_level(level, flow, outer + k, sor + 3 * k, **options)
         return k - 1, flow
 
     flow = tf.zeros([shape[0], top[1], top[2], 2], tf.float32)
@@ -119,7 +123,7 @@ def estimate_flow(
     gradient_constancy: bool = True,
     omega: float = FLOW_SOR_OMEGA,
     interpolation: str = FLOW_WARP_INTERPOLATION,
-    jit_compile: bool = False,
+    jit_compile: bool = FLOW_JIT_COMPILE,
     median_filter: int = FLOW_MEDIAN_FILTER,
 ) -> tf.Tensor:
     """Dense optical flow such that `warp(moving, flow)` matches `reference`.
@@ -140,8 +144,10 @@ def estimate_flow(
         omega: SOR over-relaxation factor.
         interpolation: how the solver re-warps the moving frame: "bicubic"
             (default, more accurate) or "bilinear" (Liu's default).
-        jit_compile: run each pyramid level's solver with XLA (faster on large
-            images; compiles once per level size).
+        jit_compile: run the solver's warp and SOR as XLA programs compiled per
+            size bucket (default; several times faster, each new bucket costs
+            about a second of compilation once per process); False: TF ops only
+            (for servers without XLA:CPU JIT). Same numbers up to rounding.
         median_filter: odd size of the median filter applied to the flow after
             each warping step (Sun, Roth & Black 2010; not in Liu's code); 0 or 1
             turns it off (Liu's behaviour).

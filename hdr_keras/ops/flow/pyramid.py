@@ -74,26 +74,6 @@ def _shift_forward(x: tf.Tensor, axis: int) -> tf.Tensor:
     return tf.pad(x[:, :, :-1], [[0, 0], [0, 0], [1, 0], [0, 0]])
 
 
-def _median_filter(flow: tf.Tensor, size: int) -> tf.Tensor:
-    """Per-channel size x size median of `flow` [B, h, w, 2] (edges replicated).
-
-    Sun, Roth & Black 2010 ("Secrets of optical flow estimation"): filtering the
-    flow after each warping step removes outliers near motion boundaries.
-    """
-    radius = size // 2
-    padded = _pad_edge(_pad_edge(flow, radius, radius, 1), radius, radius, 2)
-    patches = tf.image.extract_patches(
-        padded,
-        sizes=[1, size, size, 1],
-        strides=[1, 1, 1, 1],
-        rates=[1, 1, 1, 1],
-        padding="VALID",
-    )
-    shape = tf.shape(flow)
-    patches = tf.reshape(patches, [shape[0], shape[1], shape[2], size * size, 2])
-    return tf.sort(patches, axis=3)[:, :, :, (size * size) // 2, :]
-
-
 # ----------------------------------------------------------------------------- pyramid
 
 
