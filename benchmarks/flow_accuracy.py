@@ -34,9 +34,9 @@ whole command: process start, reading and writing the files) beside theirs.
 A command that fails, or writes a file of the wrong size or shape, stops the
 benchmark with an error naming the file or giving the command's stderr.
 
-Measured 2026-11-25 on the shared 2-core VM (load average 8-12 from other jobs, so
-times are noisy and pessimistic): see the README section "Optical flow and
-alignment" for the figures.
+Measured 2026-11-25, and against Ce Liu's C++ 2026-12-02, on the shared 2-core VM
+with other jobs running, so times are noisy and pessimistic: see docs/optical-flow.md,
+section "Accuracy", for the figures and how the C++ reference was built.
 """
 
 from __future__ import annotations
