@@ -1,7 +1,7 @@
 """Optical-flow accuracy and speed: hdr_keras.ops.flow.estimate_flow vs OpenCV DIS.
 
 Usage: python -m benchmarks.flow_accuracy [--pairs=4] [--height=240 --width=320]
-       [--full_size] [--jit]
+       [--full_size] [--jit] [--reference_flow=CMD [--reference_name=NAME]]
 
 Synthetic pairs with KNOWN flow, on 8-bit LDR renders of the package's procedural
 HDR scenes (`hdr_keras.synthetic.generate_scene`, exposed so that the 90th
@@ -21,30 +21,52 @@ grey. Runtime per megapixel is the median over the pairs of a warm call (graph
 already traced). `--full_size` also times one 1000x1500 pair (Kalantari's image
 size): the first call (tracing, and XLA compilation with `--jit`) and a warm call.
 
-Measured 2026-11-25 on the shared 2-core VM (load average 8-12 from other jobs, so
-times are noisy and pessimistic): see the README section "Optical flow and
-alignment" for the figures.
+`--reference_flow=CMD` adds a third, external method (e.g. a build of Ce Liu's C++
+Coarse2FineFlow, which Kalantari's MATLAB code calls), run on the same machine.
+CMD is split like a shell command line (`shlex.split`) and run once per pair with
+three paths appended: REFERENCE MOVING OUTPUT. Each file is raw: three
+little-endian int32 (H, W, C), then H*W*C little-endian float32 in row-major
+[H, W, C] order. The two images are the float RGB arrays in [0, 1] that
+estimate_flow gets (C = 3); the command writes the flow (C = 2, channels (dy, dx))
+with moving(p + flow(p)) = reference(p), the convention of estimate_flow. Its EPE
+is printed beside ours and DIS's, and its median wall time per megapixel (the
+whole command: process start, reading and writing the files) beside theirs.
+A command that fails, or writes a file of the wrong size or shape, stops the
+benchmark with an error naming the file or giving the command's stderr.
+
+Measured 2026-11-25, and against Ce Liu's C++ 2026-12-02, on the shared 2-core VM
+with other jobs running, so times are noisy and pessimistic: see docs/optical-flow.md,
+section "Accuracy", for the figures and how the C++ reference was built.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hdr_keras.errors import UserError, run_reporting_errors  # noqa: E402
 from hdr_keras.synthetic.scenes import generate_scene  # noqa: E402
 
 MARGIN = 8  # border pixels left out of the EPE
 MAX_MOTION = 10.0  # largest displacement of any pair, pixels
 
 
-def _parse_args():
+class ReferenceFlowError(UserError):
+    """The --reference_flow command failed, or its output breaks the protocol."""
+
+
+def _parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=4, help="pairs of each kind")
     parser.add_argument("--height", type=int, default=240)
@@ -65,7 +87,108 @@ def _parse_args():
         help="median filter of the flow after each warp (default: estimate_flow's; "
         "0: off, Liu's behaviour)",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--reference_flow",
+        default=None,
+        metavar="CMD",
+        help="external flow program, run as CMD REFERENCE MOVING OUTPUT on raw "
+        "float32 files (see the module docstring)",
+    )
+    parser.add_argument(
+        "--reference_name",
+        default="ref",
+        help="label of --reference_flow's columns (default: ref)",
+    )
+    args = parser.parse_args(argv)
+    if args.reference_flow is not None:
+        args.reference_flow = shlex.split(args.reference_flow)
+        if not args.reference_flow:
+            parser.error("--reference_flow: empty command")
+    return args
+
+
+HEADER = np.dtype("<i4")  # H, W, C of a raw file
+BODY = np.dtype("<f4")
+
+
+def write_raw(path, array: np.ndarray) -> None:
+    """Writes a [H, W, C] array as int32 (H, W, C) then float32, row-major."""
+    array = np.asarray(array)
+    if array.ndim != 3:
+        raise ValueError(f"{path}: expected an [H, W, C] array, not {array.shape}")
+    with open(path, "wb") as file:
+        file.write(np.asarray(array.shape, HEADER).tobytes())
+        file.write(np.ascontiguousarray(array, BODY).tobytes())
+
+
+def read_raw(path) -> np.ndarray:
+    """The float32 [H, W, C] array of a raw file written by `write_raw` (or by the
+    --reference_flow command); ReferenceFlowError naming the file if it is malformed."""
+    data = Path(path).read_bytes()
+    if len(data) < 3 * HEADER.itemsize:
+        raise ReferenceFlowError(
+            f"{path}: {len(data)} bytes, shorter than the int32 [H, W, C] header "
+            f"({3 * HEADER.itemsize} bytes)"
+        )
+    shape = tuple(int(n) for n in np.frombuffer(data, HEADER, 3))
+    if min(shape) <= 0:
+        raise ReferenceFlowError(
+            f"{path}: header [H, W, C] = {list(shape)} is not positive"
+        )
+    expected = 3 * HEADER.itemsize + int(np.prod(shape)) * BODY.itemsize
+    if len(data) != expected:
+        raise ReferenceFlowError(
+            f"{path}: header [H, W, C] = {list(shape)} needs {expected} bytes of "
+            f"float32, the file has {len(data)}"
+        )
+    body = np.frombuffer(data, BODY, offset=3 * HEADER.itemsize)
+    return body.reshape(shape).astype(np.float32)
+
+
+def reference_flow(
+    command: list[str], reference: np.ndarray, moving: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """(flow [H, W, 2] as (dy, dx), wall seconds) of `command` REF MOVING OUTPUT."""
+    printable = shlex.join(command)
+    with tempfile.TemporaryDirectory(prefix="reference_flow_") as folder:
+        paths = [
+            os.path.join(folder, name)
+            for name in ("reference.f32", "moving.f32", "flow.f32")
+        ]
+        write_raw(paths[0], reference)
+        write_raw(paths[1], moving)
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(
+                [*command, *paths], capture_output=True, stdin=subprocess.DEVNULL
+            )
+        except OSError as error:
+            raise ReferenceFlowError(
+                f"--reference_flow: cannot run {printable}: {error}"
+            ) from error
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            stderr = done.stderr.decode(errors="replace").strip() or "(empty)"
+            raise ReferenceFlowError(
+                f"--reference_flow: {printable} exited with code {done.returncode}; "
+                f"its stderr: {stderr}"
+            )
+        if not os.path.exists(paths[2]):
+            raise ReferenceFlowError(
+                f"--reference_flow: {printable} exited with 0 but did not write "
+                f"the output flow {paths[2]}"
+            )
+        flow = read_raw(paths[2])
+    if flow.shape != (*reference.shape[:2], 2):
+        raise ReferenceFlowError(
+            f"--reference_flow: {printable} wrote a flow of shape {list(flow.shape)} "
+            f"to {paths[2]}; expected {[*reference.shape[:2], 2]} (dy, dx)"
+        )
+    if not np.isfinite(flow).all():
+        raise ReferenceFlowError(
+            f"--reference_flow: {printable} wrote non-finite values to {paths[2]}"
+        )
+    return flow, seconds
 
 
 def render_ldr(seed: int, height: int, width: int) -> np.ndarray:
@@ -190,22 +313,34 @@ def ours(reference, moving, jit: bool, interpolation: str | None, median=None):
     return flow, first, warm, cpu
 
 
-def main() -> None:
-    args = _parse_args()
+def main(argv=None) -> None:
+    args = _parse_args(argv)
+    command, name = args.reference_flow, args.reference_name
     rng = np.random.default_rng(args.seed)
     megapixels = args.height * args.width / 1e6
-    rows, ours_times, cpu_times, dis_times = [], [], [], []
+    rows, ours_times, cpu_times, dis_times, ref_times = [], [], [], [], []
     print(
         f"pairs {args.height}x{args.width}, jit={args.jit}, "
         f"interpolation={args.interpolation or 'default'}, "
         f"median_filter={'default' if args.median_filter is None else args.median_filter}"
     )
-    print(f"{'pair':<12}{'motion px':>10}{'EPE ours':>10}{'EPE DIS':>10}{'EPE 0':>8}")
+    if command:
+        print(f"reference flow '{name}': {shlex.join(command)}")
+    ref_label = f"EPE {name}"
+    ref_width = max(10, len(ref_label) + 2) if command else 0
+    print(
+        f"{'pair':<12}{'motion px':>10}{'EPE ours':>10}{'EPE DIS':>10}"
+        + (f"{ref_label:>{ref_width}}" if command else "")
+        + f"{'EPE 0':>8}"
+    )
     for kind, make in (("smooth", smooth_pair), ("object", object_pair)):
         for i in range(args.pairs):
             reference, moving, truth, valid = make(
                 rng, 100 + i, args.height, args.width
             )
+            if command:  # first: a broken command stops the run at once
+                theirs, seconds = reference_flow(command, reference, moving)
+                ref_times.append(seconds)
             flow, _, warm, cpu = ours(
                 reference, moving, args.jit, args.interpolation, args.median_filter
             )
@@ -213,38 +348,53 @@ def main() -> None:
             dis, dis_time = dis_flow(reference, moving)
             ours_times.append(warm)
             dis_times.append(dis_time)
-            motion = float(np.sqrt((truth**2).sum(-1)).max())
-            row = (epe(flow, truth, valid), epe(dis, truth, valid))
+            row = [epe(flow, truth, valid), epe(dis, truth, valid)]
+            if command:
+                row.append(epe(theirs, truth, valid))
             rows.append((kind, *row))
+            motion = float(np.sqrt((truth**2).sum(-1)).max())
             zero = epe(np.zeros_like(truth), truth, valid)
             print(
-                f"{kind}-{i:<5}{motion:>10.2f}{row[0]:>10.3f}{row[1]:>10.3f}{zero:>8.2f}"
+                f"{kind}-{i:<5}{motion:>10.2f}{row[0]:>10.3f}{row[1]:>10.3f}"
+                + (f"{row[2]:>{ref_width}.3f}" if command else "")
+                + f"{zero:>8.2f}"
             )
     for kind in ("smooth", "object"):
-        mine = [r[1] for r in rows if r[0] == kind]
-        theirs = [r[2] for r in rows if r[0] == kind]
+        means = np.mean([r[1:] for r in rows if r[0] == kind], axis=0)
         print(
-            f"mean EPE {kind}: ours {np.mean(mine):.3f} px, DIS {np.mean(theirs):.3f} px"
+            f"mean EPE {kind}: ours {means[0]:.3f} px, DIS {means[1]:.3f} px"
+            + (f", {name} {means[2]:.3f} px" if command else "")
         )
     print(
         f"runtime per megapixel (median, warm): ours "
         f"{statistics.median(ours_times) / megapixels:.2f} s/MP "
         f"({statistics.median(cpu_times) / megapixels:.2f} CPU s/MP), DIS "
         f"{statistics.median(dis_times) / megapixels:.3f} s/MP"
+        + (
+            f", {name} {statistics.median(ref_times) / megapixels:.2f} s/MP "
+            "(wall time of the command)"
+            if command
+            else ""
+        )
     )
     if args.full_size:
         reference, moving, truth, valid = smooth_pair(rng, 7, 1000, 1500)
+        if command:
+            theirs, seconds = reference_flow(command, reference, moving)
         flow, first, warm, cpu = ours(
             reference, moving, args.jit, args.interpolation, args.median_filter
         )
         dis, dis_time = dis_flow(reference, moving)
-        print(
+        line = (
             f"1000x1500: ours first call {first:.1f} s, warm {warm:.1f} s "
             f"({cpu:.1f} CPU s) "
             f"(EPE {epe(flow, truth, valid):.3f}); DIS {dis_time:.2f} s "
             f"(EPE {epe(dis, truth, valid):.3f})"
         )
+        if command:
+            line += f"; {name} {seconds:.2f} s (EPE {epe(theirs, truth, valid):.3f})"
+        print(line)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_reporting_errors(main))
