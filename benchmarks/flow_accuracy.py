@@ -1,7 +1,7 @@
 """Optical-flow accuracy and speed: hdr_keras.ops.flow.estimate_flow vs OpenCV DIS.
 
 Usage: python -m benchmarks.flow_accuracy [--pairs=4] [--height=240 --width=320]
-       [--full_size] [--jit] [--reference_flow=CMD [--reference_name=NAME]]
+       [--full_size] [--no_xla] [--reference_flow=CMD [--reference_name=NAME]]
 
 Synthetic pairs with KNOWN flow, on 8-bit LDR renders of the package's procedural
 HDR scenes (`hdr_keras.synthetic.generate_scene`, exposed so that the 90th
@@ -18,8 +18,11 @@ border, and (object pairs) not occluded in the moving frame.
 Both methods get the same 8-bit images: estimate_flow as RGB / 255 with the default
 (Kalantari's) parameters, DIS (`cv2.DISOpticalFlow_create(PRESET_MEDIUM)`) as 8-bit
 grey. Runtime per megapixel is the median over the pairs of a warm call (graph
-already traced). `--full_size` also times one 1000x1500 pair (Kalantari's image
-size): the first call (tracing, and XLA compilation with `--jit`) and a warm call.
+already traced, XLA programs compiled). `--full_size` also times one 1000x1500
+pair (Kalantari's image size): the first call (tracing and XLA compilation) and a
+warm call. For the first smooth pair (and the 1000x1500 one) the time of each
+pyramid level's solver is printed, in ms and s per megapixel of that level, with
+the total. `--no_xla` runs estimate_flow op by op (`jit_compile=False`).
 
 `--reference_flow=CMD` adds a third, external method (e.g. a build of Ce Liu's C++
 Coarse2FineFlow, which Kalantari's MATLAB code calls), run on the same machine.
@@ -73,7 +76,11 @@ def _parse_args(argv=None):
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--full_size", action="store_true", help="time 1000x1500")
-    parser.add_argument("--jit", action="store_true", help="estimate_flow with XLA")
+    parser.add_argument(
+        "--no_xla",
+        action="store_true",
+        help="estimate_flow with jit_compile=False (TF ops only; default: XLA)",
+    )
     parser.add_argument(
         "--interpolation",
         default=None,
@@ -294,16 +301,21 @@ def dis_flow(reference: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray, flo
     return flow[..., ::-1].copy(), time.perf_counter() - start
 
 
-def ours(reference, moving, jit: bool, interpolation: str | None, median=None):
-    """(flow, first-call s, warm-call s, warm-call CPU s) of estimate_flow."""
-    from hdr_keras.ops.flow import estimate_flow
-
-    args = (reference[None], moving[None])
+def _flow_kwargs(jit: bool, interpolation: str | None, median=None) -> dict:
     kwargs = {"jit_compile": jit}
     if interpolation is not None:
         kwargs["interpolation"] = interpolation
     if median is not None:
         kwargs["median_filter"] = median
+    return kwargs
+
+
+def ours(reference, moving, jit: bool, interpolation: str | None, median=None):
+    """(flow, first-call s, warm-call s, warm-call CPU s) of estimate_flow."""
+    from hdr_keras.ops.flow import estimate_flow
+
+    args = (reference[None], moving[None])
+    kwargs = _flow_kwargs(jit, interpolation, median)
     start = time.perf_counter()
     flow = np.asarray(estimate_flow(*args, **kwargs))[0]
     first = time.perf_counter() - start
@@ -313,8 +325,31 @@ def ours(reference, moving, jit: bool, interpolation: str | None, median=None):
     return flow, first, warm, cpu
 
 
+def print_levels(reference, moving, kwargs) -> None:
+    """Per pyramid level: size, iterations, warm seconds and seconds per MP."""
+    from hdr_keras.ops.flow.estimate import time_levels
+
+    _, rows = time_levels(reference[None], moving[None], **kwargs)
+    height, width = reference.shape[:2]
+    print(f"per pyramid level, {height}x{width} (warm call of each level's solver):")
+    print(f"{'level':>6}{'size':>11}{'outer':>7}{'sweeps':>8}{'ms':>9}{'s/MP':>8}")
+    for row in rows:
+        pixels = row["height"] * row["width"] / 1e6
+        size = f"{row['height']}x{row['width']}"
+        print(
+            f"{row['level']:>6}{size:>11}{row['outer']:>7}{row['sweeps']:>8}"
+            f"{row['seconds'] * 1e3:>9.1f}{row['seconds'] / pixels:>8.2f}"
+        )
+    total = sum(row["seconds"] for row in rows)
+    print(
+        f"{'all':>6}{'':>11}{'':>7}{'':>8}{total * 1e3:>9.1f}"
+        f"{total / (height * width / 1e6):>8.2f}"
+    )
+
+
 def main(argv=None) -> None:
     args = _parse_args(argv)
+    args.jit = not args.no_xla
     command, name = args.reference_flow, args.reference_name
     rng = np.random.default_rng(args.seed)
     megapixels = args.height * args.width / 1e6
@@ -359,6 +394,12 @@ def main(argv=None) -> None:
                 + (f"{row[2]:>{ref_width}.3f}" if command else "")
                 + f"{zero:>8.2f}"
             )
+    reference, moving, _, _ = smooth_pair(
+        np.random.default_rng(args.seed), 100, args.height, args.width
+    )
+    print_levels(
+        reference, moving, _flow_kwargs(args.jit, args.interpolation, args.median_filter)
+    )
     for kind in ("smooth", "object"):
         means = np.mean([r[1:] for r in rows if r[0] == kind], axis=0)
         print(
@@ -394,6 +435,9 @@ def main(argv=None) -> None:
         if command:
             line += f"; {name} {seconds:.2f} s (EPE {epe(theirs, truth, valid):.3f})"
         print(line)
+        print_levels(
+            reference, moving, _flow_kwargs(args.jit, args.interpolation, args.median_filter)
+        )
 
 
 if __name__ == "__main__":

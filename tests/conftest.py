@@ -5,6 +5,11 @@ imported: with two workers on two cores, one TF intra-op thread each (and one
 OpenMP thread for oneDNN), so the workers do not fight over the cores. The
 variables are inherited by the subprocesses tests start (training.main, servers).
 Variables already set in the environment win.
+
+The XLA programs of the optical flow (`hdr_keras.ops.flow.buckets`) are compiled
+once per size bucket and process; a persistent XLA cache under $HDR_KERAS_CACHE
+(`TF_XLA_FLAGS=--tf_xla_persistent_cache_directory`, unless TF_XLA_FLAGS is set)
+lets the workers and the subprocesses share them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,16 @@ def _share_cores_between_workers() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
 
 
+def _share_xla_programs() -> None:
+    cache = os.environ.get("HDR_KERAS_CACHE")
+    if cache and "TF_XLA_FLAGS" not in os.environ:
+        directory = Path(cache) / "xla"
+        directory.mkdir(parents=True, exist_ok=True)
+        os.environ["TF_XLA_FLAGS"] = f"--tf_xla_persistent_cache_directory={directory}"
+
+
 _share_cores_between_workers()
+_share_xla_programs()
 
 import pytest  # noqa: E402
 

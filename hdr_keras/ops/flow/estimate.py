@@ -36,6 +36,8 @@ bucket on a 2-core CPU) is paid once per process and bucket.
 
 from __future__ import annotations
 
+import time
+
 import tensorflow as tf
 
 from hdr_keras.constants import (
@@ -56,34 +58,23 @@ from hdr_keras.ops.flow.solver import refine_level
 from hdr_keras.ops.flow.warping import _as_image, _check_interpolation, _check_same_grid
 
 
-def _coarse_to_fine(
-    grey_pair,
-    *,
-    alpha,
-    ratio,
-    min_width,
-    outer,
-    inner,
-    sor,
-    omega,
-    gradient,
-    jit_compile,
-    interpolation,
-    median,
-):
-    """Liu's Coarse2FineFlow on grey_pair [B, H, W, 2] (reference, moving)."""
+def _upsample(flow: tf.Tensor, size) -> tf.Tensor:
+    """The coarser level's flow resized to `size` and scaled by the size ratio."""
+    scale = tf.cast(size, tf.float32) / tf.cast(tf.shape(flow)[1:3], tf.float32)
+    return tf.image.resize(flow, size, "bilinear") * scale
+
+
+def _coarse_to_fine(grey_pair, *, ratio, min_width, outer, sor, **options):
+    """Liu's Coarse2FineFlow on grey_pair [B, H, W, 2] (reference, moving);
+    `options` go to `solver.refine_level`."""
     shape = tf.shape(grey_pair)
     levels = _num_levels(shape[2], ratio, min_width)
     pyramid = _build_pyramid(grey_pair, levels, ratio)
     top = tf.shape(pyramid.read(levels - 1))
-    options = dict(alpha=alpha, inner=inner, omega=omega, gradient=gradient)
-    options.update(xla=jit_compile, interpolation=interpolation, median=median)
 
     def body(k, flow):
         level = pyramid.read(k)
-        size = tf.shape(level)[1:3]
-        scale = tf.cast(size, tf.float32) / tf.cast(tf.shape(flow)[1:3], tf.float32)
-        flow = tf.image.resize(flow, size, "bilinear") * scale
+        flow = _upsample(flow, tf.shape(level)[1:3])
         flow = refine_level(level, flow, outer + k, sor + 3 * k, **options)
         return k - 1, flow
 
@@ -102,6 +93,39 @@ _coarse_to_fine_graph = tf.function(
 )
 
 
+def time_levels(reference, moving, **params) -> tuple[tf.Tensor, list[dict]]:
+    """`estimate_flow(reference, moving, **params)` one pyramid level at a time,
+    timed: (flow, one dict per level, coarsest first: level, height, width,
+    outer iterations, SOR sweeps, seconds of a warm call).
+
+    For benchmarks (`benchmarks.flow_accuracy`): the same steps as estimate_flow,
+    but each level's solver is a separate call, run twice (the first traces it and
+    compiles its XLA programs), and the second is timed.
+    """
+    grey, options = _prepare(reference, moving, **params)
+    ratio, min_width = options.pop("ratio"), options.pop("min_width")
+    outer, sor = options.pop("outer"), options.pop("sor")
+    levels = int(_num_levels(tf.shape(grey)[2], ratio, min_width))
+    pyramid = _build_pyramid(grey, tf.constant(levels), ratio)
+    refine = tf.function(refine_level, reduce_retracing=True, autograph=False)
+    top = pyramid.read(levels - 1)
+    flow = tf.zeros([top.shape[0], top.shape[1], top.shape[2], 2], tf.float32)
+    rows = []
+    for k in range(levels - 1, -1, -1):
+        level = pyramid.read(k)
+        flow = _upsample(flow, tf.shape(level)[1:3])
+        args = (level, flow, outer + k, sor + 3 * k)
+        refine(*args, **options).numpy()
+        start = time.perf_counter()
+        flow = refine(*args, **options)
+        flow.numpy()
+        seconds = time.perf_counter() - start
+        height, width = level.shape[1:3]
+        rows.append(dict(level=k, height=height, width=width, outer=outer + k,
+                         sweeps=sor + 3 * k, seconds=seconds))
+    return flow, rows
+
+
 def _to_grey(image: tf.Tensor) -> tf.Tensor:
     channels = image.shape[-1]
     if channels == 1:
@@ -109,6 +133,65 @@ def _to_grey(image: tf.Tensor) -> tf.Tensor:
     if channels == 3:
         return luminance(image)
     raise ValueError(f"images must have 1 or 3 channels for flow, got {image.shape}")
+
+
+def _prepare(
+    reference,
+    moving,
+    alpha: float = FLOW_ALPHA,
+    ratio: float = FLOW_RATIO,
+    min_width: int = FLOW_MIN_WIDTH,
+    outer_iterations: int = FLOW_OUTER_ITERATIONS,
+    inner_iterations: int = FLOW_INNER_ITERATIONS,
+    sor_iterations: int = FLOW_SOR_ITERATIONS,
+    gradient_constancy: bool = True,
+    omega: float = FLOW_SOR_OMEGA,
+    interpolation: str = FLOW_WARP_INTERPOLATION,
+    jit_compile: bool = FLOW_JIT_COMPILE,
+    median_filter: int = FLOW_MEDIAN_FILTER,
+) -> tuple[tf.Tensor, dict]:
+    """(grey pair [B, H, W, 2], keyword arguments of `_coarse_to_fine`) after
+    checking every argument."""
+    if not 0.4 <= ratio <= 0.98:
+        raise ValueError(f"ratio must be in [0.4, 0.98] (Liu's range), got {ratio}")
+    if min_width < 1:
+        raise ValueError(f"min_width must be >= 1, got {min_width}")
+    for name, value in (
+        ("outer_iterations", outer_iterations),
+        ("inner_iterations", inner_iterations),
+        ("sor_iterations", sor_iterations),
+    ):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    _check_interpolation(interpolation)
+    if int(median_filter) != median_filter or (
+        median_filter > 1 and median_filter % 2 == 0
+    ):
+        raise ValueError(f"median_filter must be 0, 1 or odd, got {median_filter!r}")
+    if alpha <= 0 or not 0 < omega < 2:
+        raise ValueError(f"need alpha > 0 and 0 < omega < 2, got {alpha}, {omega}")
+    reference = _as_image(reference, "reference")
+    moving = _as_image(moving, "moving")
+    if reference.shape[-1] != moving.shape[-1]:
+        raise ValueError(
+            f"reference {reference.shape} and moving {moving.shape} must have the "
+            "same number of channels"
+        )
+    _check_same_grid(reference, moving, "reference", "moving")
+    grey = tf.stop_gradient(tf.concat([_to_grey(reference), _to_grey(moving)], axis=-1))
+    return grey, dict(
+        alpha=float(alpha),
+        ratio=float(ratio),
+        min_width=float(min_width),
+        outer=int(outer_iterations),
+        inner=int(inner_iterations),
+        sor=int(sor_iterations),
+        omega=float(omega),
+        gradient=bool(gradient_constancy),
+        xla=bool(jit_compile),
+        interpolation=interpolation,
+        median=int(median_filter),
+    )
 
 
 def estimate_flow(
@@ -154,44 +237,19 @@ def estimate_flow(
     Returns:
         float32 [B, H, W, 2], (dy, dx) in pixels; no gradient flows through it.
     """
-    if not 0.4 <= ratio <= 0.98:
-        raise ValueError(f"ratio must be in [0.4, 0.98] (Liu's range), got {ratio}")
-    if min_width < 1:
-        raise ValueError(f"min_width must be >= 1, got {min_width}")
-    for name, value in (
-        ("outer_iterations", outer_iterations),
-        ("inner_iterations", inner_iterations),
-        ("sor_iterations", sor_iterations),
-    ):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    _check_interpolation(interpolation)
-    if int(median_filter) != median_filter or (
-        median_filter > 1 and median_filter % 2 == 0
-    ):
-        raise ValueError(f"median_filter must be 0, 1 or odd, got {median_filter!r}")
-    if alpha <= 0 or not 0 < omega < 2:
-        raise ValueError(f"need alpha > 0 and 0 < omega < 2, got {alpha}, {omega}")
-    reference = _as_image(reference, "reference")
-    moving = _as_image(moving, "moving")
-    if reference.shape[-1] != moving.shape[-1]:
-        raise ValueError(
-            f"reference {reference.shape} and moving {moving.shape} must have the "
-            "same number of channels"
-        )
-    _check_same_grid(reference, moving, "reference", "moving")
-    grey = tf.stop_gradient(tf.concat([_to_grey(reference), _to_grey(moving)], axis=-1))
-    return _coarse_to_fine_graph(
-        grey,
-        alpha=float(alpha),
-        ratio=float(ratio),
-        min_width=float(min_width),
-        outer=int(outer_iterations),
-        inner=int(inner_iterations),
-        sor=int(sor_iterations),
-        omega=float(omega),
-        gradient=bool(gradient_constancy),
-        jit_compile=bool(jit_compile),
+    grey, options = _prepare(
+        reference,
+        moving,
+        alpha=alpha,
+        ratio=ratio,
+        min_width=min_width,
+        outer_iterations=outer_iterations,
+        inner_iterations=inner_iterations,
+        sor_iterations=sor_iterations,
+        gradient_constancy=gradient_constancy,
+        omega=omega,
         interpolation=interpolation,
-        median=int(median_filter),
+        jit_compile=jit_compile,
+        median_filter=median_filter,
     )
+    return _coarse_to_fine_graph(grey, **options)

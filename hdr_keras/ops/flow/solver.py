@@ -67,7 +67,12 @@ def _refine_padded(f_ref, f_mov, blurred_ref, flow, outer, sweeps, **options):
             flow = median_filter(buckets.replicate_border(flow, size), median)
         return i + 1, flow
 
-    _, flow = tf.while_loop(lambda i, _: i < outer, body, [0, flow])
+    _, flow = tf.while_loop(
+        lambda i, _: i < outer,
+        body,
+        [0, flow],
+        shape_invariants=[tf.TensorShape([]), tf.TensorShape([None, None, None, 2])],
+    )
     return flow[:, : size[0], : size[1]]
 
 
