@@ -249,12 +249,17 @@ def measure_served(model, spec, result: dict, settings, save=None) -> dict:
                     settings["budget_s"],
                 )
             row["keras_s"] = keras_row["median_s"]
+            row["keras_cpu_s"] = keras_row["cpu_s"]
             call = _served_call(plain_fn, spec.input_kind, inputs)
             plain_out = call()
             timing = time_calls(
                 call, settings["warmup"], settings["runs"], settings["budget_s"]
             )
-            row.update(plain_s=timing["median_s"], plain_runs=timing["runs"])
+            row.update(
+                plain_s=timing["median_s"],
+                plain_cpu_s=timing["cpu_s"],
+                plain_runs=timing["runs"],
+            )
             if xla_fn is not None:
                 call = _served_call(xla_fn, spec.input_kind, inputs)
                 first = time.perf_counter()
@@ -265,6 +270,7 @@ def measure_served(model, spec, result: dict, settings, save=None) -> dict:
                 )
                 row.update(
                     xla_s=timing["median_s"],
+                    xla_cpu_s=timing["cpu_s"],
                     xla_runs=timing["runs"],
                     xla_compile_s=max(0.0, first - timing["median_s"]),
                     max_abs_difference=xla.max_abs_difference(plain_out, xla_out),

@@ -81,6 +81,7 @@ def served_table(report: dict[str, Any]) -> str | None:
         "served XLA s (+compile)",
         "XLA / plain max abs diff",
         "auto serves",
+        "CPU s (Keras / served / XLA)",
         "notes",
     ]
     lines = [
@@ -107,6 +108,10 @@ def served_table(report: dict[str, Any]) -> str | None:
                 _served_xla(row),
                 f"{difference:.1e}" if difference is not None else "–",
                 choice if index == 0 else "",
+                " / ".join(
+                    _number(row.get(key), 2)
+                    for key in ("keras_cpu_s", "plain_cpu_s", "xla_cpu_s")
+                ),
                 "; ".join(notes).replace("|", "\\|") if index == 0 else "",
             ]
             lines.append("| " + " | ".join(cells) + " |")
@@ -119,7 +124,8 @@ SERVED_NOTES = (
     "validation and display tonemap included); seconds per call, median after "
     "warm-up; served XLA: exported with jit_compile 'on' (the compile time of its "
     "first call at that size apart). Keras s: the in-process tf.function of the "
-    "model alone. auto serves: what `python -m serving.export --jit_compile=auto` "
+    "model alone. CPU s: the process's CPU seconds per call (all threads), less "
+    "sensitive to other load on the machine than the wall times. auto serves: what `python -m serving.export --jit_compile=auto` "
     "would choose from these figures (XLA when its outputs agree within 1e-5 and "
     "its summed time is lower)."
 )

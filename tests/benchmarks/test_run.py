@@ -88,7 +88,7 @@ def test_tiny_run_writes_json_and_markdown(bench, tmp_path, capsys):
     served = result["served"]
     (row,) = served["sizes"]
     assert (row["height"], row["width"]) == (32, 48) and served["skipped"] == []
-    for key in ("keras_s", "plain_s", "xla_s"):
+    for key in ("keras_s", "plain_s", "xla_s", "plain_cpu_s", "xla_cpu_s"):
         assert _positive(row[key]), (key, row)
     assert row["xla_compile_s"] >= 0
     assert row["max_abs_difference"] <= 1e-5  # the export's XLA tolerance
@@ -204,7 +204,7 @@ def test_served_table_notes_skipped_sizes_and_refused_xla(bench):
     table = _report.markdown(_fake_report([kalantari]))
     lines = table.splitlines()
     (line,) = [row for row in lines if row.startswith("| `kalantari_we` | 8x8")]
-    assert "| 2.000 | 2.500 | – | – | plain |" in line
+    assert "| 2.000 | 2.500 | – | – | plain | – / – / – |" in line
     assert "not timed at 1000x1500: projected 900 s > budget 120 s" in line
     assert "... \\| x" in line
     # No served figures (an older report): no served table.

@@ -141,3 +141,13 @@ def test_cli_flag(tmp_path, helpers):
             [f"--model={keras_path}", f"--base_path={tmp_path / 'repo'}", "--name=m"]
             + ["--jit_compile=maybe"]
         )
+
+
+def test_training_export_flag():
+    from training import main as training_main
+    from training.run_config import RunConfig
+
+    assert training_main.FLAGS["export_jit_compile"].default == "off"
+    assert RunConfig(method="ahdrnet", export_jit_compile="auto").export_jit_compile
+    with pytest.raises(ValueError, match="--export_jit_compile='yes'"):
+        RunConfig(method="ahdrnet", export_jit_compile="yes")
