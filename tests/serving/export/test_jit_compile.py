@@ -136,6 +136,15 @@ def test_cli_flag(tmp_path, helpers):
     )
     assert read_metadata(path).jit_compile["mode"] == "on"
     assert xla_functions(path)
+    # Encoded images are decoded outside XLA, then served through it.
+    image = np.random.default_rng(0).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    signatures = tf.saved_model.load(str(path)).signatures
+    served = signatures["serving_bytes"](images=tf.stack([tf.io.encode_png(image)]))
+    ldr = tf.constant(image[None] / 255, tf.float32)
+    direct = signatures["serving_default"](ldr=ldr)
+    np.testing.assert_allclose(
+        served["hdr"].numpy(), direct["hdr"].numpy(), rtol=0, atol=TOLERANCE
+    )
     with pytest.raises(SystemExit):
         export.main(
             [f"--model={keras_path}", f"--base_path={tmp_path / 'repo'}", "--name=m"]
