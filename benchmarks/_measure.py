@@ -17,24 +17,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-# Instruction-set flags of /proc/cpuinfo that decide which TF/oneDNN kernels run.
-SIMD_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "f16c",
-    "avx512f",
-    "avx512bw",
-    "avx512vl",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_tile",
-    "amx_bf16",
-    "asimd",
-    "sve",
+# The CPU flags and oneDNN state are read as the export's XLA decision reads them.
+from hdr_keras.export.machine import (  # noqa: E402,F401  (re-exported)
+    SIMD_FLAGS,
+    cpu_model_and_flags,
+    onednn_enabled,
 )
+
 MIB = float(1 << 20)
 GIB = float(1 << 30)
 
@@ -201,16 +190,7 @@ def machine_info() -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    flags: list[str] = []
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].split()
-    except OSError:
-        pass
+    cpu, flags = cpu_model_and_flags()
     total_kib = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -237,14 +217,3 @@ def machine_info() -> dict[str, Any]:
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "onednn_enabled": onednn_enabled(),
     }
-
-
-def onednn_enabled() -> bool | None:
-    """Whether TF runs its oneDNN kernels in this process (TF's own answer, which
-    follows TF_ENABLE_ONEDNN_OPTS and the platform default); None if unknown."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-
-        return bool(_pywrap_util_port.IsMklEnabled())
-    except (ImportError, AttributeError):
-        return None

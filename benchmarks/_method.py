@@ -9,9 +9,18 @@ Phases, in order (each one's failure is recorded and the next still runs):
 2. inference at each size: a tf.function of `model(x, training=False)`, warm-up
    calls, then the median of timed calls (output copied to the host); the graph's
    FLOPs; optionally the same with XLA (`jit_compile=True`); peak RSS.
-3. pipeline: examples/s of the method's real training input pipeline
+3. served: the method exported as a SavedModel twice (`hdr_keras.export`,
+   jit_compile "off" and "on") into a temporary folder, each loaded with
+   `tf.saved_model.load` and its `serving_default` timed at each `served_sizes`
+   size (warm-up, then the median; XLA's first call, which compiles, is timed
+   apart), next to the in-process Keras tf.function at the same size, with the
+   max abs difference of the two served outputs and the export's "auto" choice
+   by its rule (`hdr_keras.export.xla`). A size whose projected time (the Keras
+   s/MP measured so far, times the calls it needs) exceeds `served_budget_s` is
+   skipped and the reason recorded.
+4. pipeline: examples/s of the method's real training input pipeline
    (`training.data.load`, i.e. what `python -m training.main` feeds to `fit`).
-4. training: Adam steps (`train_on_batch`) on the method's loss view
+5. training: Adam steps (`train_on_batch`) on the method's loss view
    (`MethodSpec.loss_model`, or the measured stage's) with the config's loss, on
    a batch of that pipeline, at the schedule's batch and patch size.
 The result JSON is rewritten after every phase, so a crash keeps what was measured.
@@ -24,6 +33,7 @@ import gc
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -149,6 +159,164 @@ def measure_inference(
         except Exception as error:  # noqa: BLE001 - reported in the table
             row["xla_error"] = _error_text(error)
     return row
+
+
+# Calls of the served phase at one size: plain and XLA each make a first call
+# (XLA's compiles), the warm-up calls and at least one timed call.
+def _served_calls(settings) -> int:
+    return 2 * (2 + settings["warmup"])
+
+
+def projected_served_s(result: dict, height: int, width: int, settings) -> float | None:
+    """Seconds the served phase would take at `height` x `width`, projected from
+    the largest Keras inference measured (s/MP x megapixels x calls); None when
+    there is no Keras figure to project from."""
+    rows = result.get("inference") or []
+    if not rows:
+        return None
+    largest = max(rows, key=lambda row: row["megapixels"])
+    per_call = largest["s_per_megapixel"] * height * width / 1e6
+    return per_call * _served_calls(settings)
+
+
+def _served_call(signature, input_kind: str, inputs):
+    """A call of a loaded `serving_default` returning its outputs on the host."""
+    import numpy as np
+
+    from hdr_keras.spec import SINGLE
+
+    if input_kind == SINGLE:
+        return lambda: {k: np.asarray(v) for k, v in signature(ldr=inputs).items()}
+    return lambda: {
+        k: np.asarray(v)
+        for k, v in signature(ldr=inputs["ldr"], exposure=inputs["exposure"]).items()
+    }
+
+
+def measure_served(model, spec, result: dict, settings, save=None) -> dict:
+    """The served phase (see the module docstring): {"sizes": [rows], "auto": ...}."""
+    import numpy as np
+    import tensorflow as tf
+
+    from hdr_keras.export import export_model, xla
+
+    served: dict[str, Any] = {"sizes": [], "skipped": []}
+    keras_rows = {(r["height"], r["width"]): r for r in result.get("inference", [])}
+    sizes = []
+    for height, width in settings["served_sizes"]:
+        projected = projected_served_s(result, height, width, settings)
+        budget = settings.get("served_budget_s")
+        if budget is not None and projected is not None and projected > budget:
+            served["skipped"].append(
+                f"{height}x{width}: projected {projected:.0f} s > budget {budget:g} s"
+            )
+            progress(f"{spec.name}: served {served['skipped'][-1]}")
+            continue
+        sizes.append((height, width))
+    with tempfile.TemporaryDirectory(prefix="hdr_keras_served_") as folder:
+        start = time.perf_counter()
+        plain_path = export_model(
+            model, Path(folder) / "off", spec.input_kind, method=spec.name
+        )
+        served["export_s"] = time.perf_counter() - start
+        try:
+            xla_path = export_model(
+                model,
+                Path(folder) / "on",
+                spec.input_kind,
+                method=spec.name,
+                jit_compile="on",
+            )
+        except ValueError as error:
+            xla_path, served["xla_error"] = None, str(error)
+            progress(f"{spec.name}: served XLA: {error}"[:300])
+        plain_fn = tf.saved_model.load(str(plain_path)).signatures["serving_default"]
+        xla_fn = None
+        if xla_path is not None:
+            xla_fn = tf.saved_model.load(str(xla_path)).signatures["serving_default"]
+        for height, width in sizes:
+            progress(f"{spec.name}: served {height}x{width}")
+            frames = settings["frames"]
+            inputs = synthetic_inputs(spec.input_kind, height, width, frames)
+            row: dict[str, Any] = {"height": height, "width": width}
+            keras_row = keras_rows.get((height, width))
+            if keras_row is None:  # the Keras tf.function at this size
+                forward = tf.function(lambda x: model(x, training=False))
+                keras_row = time_calls(
+                    lambda: tf.nest.map_structure(np.asarray, forward(inputs)),
+                    settings["warmup"],
+                    settings["runs"],
+                    settings["budget_s"],
+                )
+            row["keras_s"] = keras_row["median_s"]
+            row["keras_cpu_s"] = keras_row["cpu_s"]
+            call = _served_call(plain_fn, spec.input_kind, inputs)
+            plain_out = call()
+            timing = time_calls(
+                call, settings["warmup"], settings["runs"], settings["budget_s"]
+            )
+            row.update(
+                plain_s=timing["median_s"],
+                plain_cpu_s=timing["cpu_s"],
+                plain_runs=timing["runs"],
+            )
+            if xla_fn is not None:
+                call = _served_call(xla_fn, spec.input_kind, inputs)
+                first = time.perf_counter()
+                xla_out = call()
+                first = time.perf_counter() - first
+                timing = time_calls(
+                    call, settings["warmup"], settings["runs"], settings["budget_s"]
+                )
+                row.update(
+                    xla_s=timing["median_s"],
+                    xla_cpu_s=timing["cpu_s"],
+                    xla_runs=timing["runs"],
+                    xla_compile_s=max(0.0, first - timing["median_s"]),
+                    max_abs_difference=xla.max_abs_difference(plain_out, xla_out),
+                )
+            served["sizes"].append(row)
+            message = (
+                f"{spec.name}: {height}x{width} Keras {row['keras_s']:.3f} s, "
+                f"served {row['plain_s']:.3f} s"
+            )
+            if "xla_s" in row:
+                message += (
+                    f", served XLA {row['xla_s']:.3f} s (+{row['xla_compile_s']:.1f}"
+                    f" s compile, max abs difference {row['max_abs_difference']:.2g})"
+                )
+            progress(message)
+            if save is not None:
+                result["served"] = served
+                save(result)
+    served["auto"] = auto_choice(served)
+    return served
+
+
+def auto_choice(served: dict) -> dict:
+    """What `jit_compile="auto"` would choose from these served figures, by its
+    rule (`hdr_keras.export.xla.RULE`): XLA when it compiles, agrees within the
+    tolerance at every size and its summed per-call times are lower."""
+    from hdr_keras.export import xla
+
+    rows = served["sizes"]
+    if served.get("xla_error"):
+        return {"choice": "plain", "reason": "XLA export refused"}
+    if not rows:
+        return {"choice": None, "reason": "no size measured"}
+    worst = max(row["max_abs_difference"] for row in rows)
+    if worst > xla.TOLERANCE:
+        return {
+            "choice": "plain",
+            "reason": f"outputs differ by {worst:.2g} > {xla.TOLERANCE:g}",
+        }
+    plain = sum(row["plain_s"] for row in rows)
+    compiled = sum(row["xla_s"] for row in rows)
+    choice = "xla" if compiled < plain else "plain"
+    return {
+        "choice": choice,
+        "reason": f"summed {compiled:.3f} s XLA vs {plain:.3f} s plain",
+    }
 
 
 def _stage(config, name: str | None):
@@ -346,6 +514,20 @@ def measure(method: str, settings: dict, save) -> dict:
                 f"{row['gflops_per_s']:.1f} GFLOP/s"
             )
         progress(message)
+
+    if settings.get("served_sizes"):
+        result["phase"] = "served"
+        save(result)
+        progress(f"{method}: served SavedModel (plain and XLA)")
+        try:
+            with PeakMemory() as memory:
+                result["served"] = measure_served(model, spec, result, settings, save)
+            result["served"]["peak_rss_mib"] = memory.as_dict()["peak_rss_mib"]
+            peaks.append(memory.peak)
+            auto = result["served"]["auto"]
+            progress(f"{method}: auto would serve {auto['choice']} ({auto['reason']})")
+        except Exception as error:  # noqa: BLE001
+            failed("served", error)
 
     result["phase"] = "pipeline"
     save(result)

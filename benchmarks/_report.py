@@ -61,6 +61,85 @@ def _notes(result: dict[str, Any]) -> str:
     return "; ".join(notes).replace("|", "\\|")
 
 
+def _served_xla(row: dict[str, Any]) -> str:
+    if "xla_s" not in row:
+        return "–"
+    return f"{_number(row['xla_s'], 3)} (+{_number(row['xla_compile_s'], 1)})"
+
+
+def served_table(report: dict[str, Any]) -> str | None:
+    """The served SavedModels against the in-process Keras model, one row per
+    method and size; None when no method has served figures."""
+    results = [r for r in report["methods"] if r.get("served")]
+    if not results:
+        return None
+    header = [
+        "method",
+        "size",
+        "Keras s",
+        "served s",
+        "served XLA s (+compile)",
+        "XLA / plain max abs diff",
+        "auto serves",
+        "CPU s (Keras / served / XLA)",
+        "notes",
+    ]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for result in results:
+        served = result["served"]
+        auto = served.get("auto") or {}
+        choice = auto.get("choice") or "–"
+        notes = [f"not timed at {skip}" for skip in served.get("skipped", [])]
+        if served.get("xla_error"):
+            notes.append(f"XLA: {served['xla_error']}")
+        if auto.get("reason"):
+            notes.append(f"auto: {auto['reason']}")
+        rows = served.get("sizes") or [{}]
+        for index, row in enumerate(rows):
+            difference = row.get("max_abs_difference")
+            cells = [
+                f"`{result['method']}`",
+                _size(row) if row else "–",
+                _number(row.get("keras_s"), 3),
+                _number(row.get("plain_s"), 3),
+                _served_xla(row),
+                f"{difference:.1e}" if difference is not None else "–",
+                choice if index == 0 else "",
+                " / ".join(
+                    _number(row.get(key), 2)
+                    for key in ("keras_cpu_s", "plain_cpu_s", "xla_cpu_s")
+                ),
+                "; ".join(notes).replace("|", "\\|") if index == 0 else "",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SERVED_NOTES = (
+    "Served: the method exported by `hdr_keras.export` into a temporary folder, "
+    "loaded with `tf.saved_model.load` and its `serving_default` called (batch 1, "
+    "validation and display tonemap included); seconds per call, median after "
+    "warm-up; served XLA: exported with jit_compile 'on' (the compile time of its "
+    "first call at that size apart). Keras s: the in-process tf.function of the "
+    "model alone. CPU s: the process's CPU seconds per call (all threads), less "
+    "sensitive to other load on the machine than the wall times. auto serves: what `python -m serving.export --jit_compile=auto` "
+    "would choose from these figures (XLA when its outputs agree within 1e-5 and "
+    "its summed time is lower)."
+)
+
+
+def _simd(machine: dict[str, Any]) -> str:
+    """", instruction sets ..., oneDNN on|off" when the machine lists them."""
+    if "cpu_features" not in machine:
+        return ""
+    onednn = {True: "on", False: "off"}.get(machine.get("onednn_enabled"), "unknown")
+    features = " ".join(machine["cpu_features"]) or "none listed"
+    return f", instruction sets {features}, oneDNN {onednn}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: a machine line, the table, and column notes."""
     settings, machine = report["settings"], report["machine"]
@@ -136,7 +215,7 @@ def markdown(report: dict[str, Any]) -> str:
     cores = machine.get("usable_cores")
     intro = (
         f"Machine: {machine.get('cpu')}, {cores} core(s), TF {machine.get('tensorflow')},"
-        f" Keras {machine.get('keras')}; load average before the run "
+        f" Keras {machine.get('keras')}{_simd(machine)}; load average before the run "
         f"{machine['load_average'][0]:.2f}. Mode: {settings['mode']}, schedule "
         f"`{settings['schedule']}`, {settings['warmup']} warm-up + {settings['runs']}"
         f" timed runs (median; fewer when they would take over "
@@ -155,4 +234,8 @@ def markdown(report: dict[str, Any]) -> str:
         "training tf.data pipeline alone; it must be >= 3x the model's rate. Peak "
         "RSS: VmHWM of the method's own subprocess, reset before each phase."
     )
-    return "\n\n".join([intro, "\n".join(lines), notes]) + "\n"
+    parts = [intro, "\n".join(lines), notes]
+    served = served_table(report)
+    if served is not None:
+        parts += [served, SERVED_NOTES]
+    return "\n\n".join(parts) + "\n"

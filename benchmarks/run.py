@@ -10,6 +10,14 @@ timeout is reported in the table and the run goes on):
 - inference seconds per megapixel at each `--sizes` (default 512x512 and
   1000x1500; median of `--runs` tf.function calls after warm-up; `--xla` adds
   the same with XLA), FLOPs per pixel of the graph and the achieved GFLOP/s;
+- the served SavedModel (`hdr_keras.export`, exported to a temporary folder and
+  loaded with `tf.saved_model.load`) at each `--served_sizes` (default 256x384
+  and 1000x1500): `serving_default`'s seconds per call without and with XLA
+  (jit_compile "off" and "on"; XLA's compile time apart), next to the in-process
+  Keras tf.function at the same size, the max abs difference of the two served
+  outputs, and which one the export's `--jit_compile=auto` would choose. In
+  `--quick` mode a size whose projected time exceeds `--served_budget_s` (120 s)
+  is skipped, and the table says so;
 - the training step time (Adam on the method's loss view) at the `paper`
   schedule's batch and patch size of `training/configs.py` (`quick` schedule in
   `--quick` mode); training-free methods have none;
@@ -48,6 +56,8 @@ from benchmarks import _report  # noqa: E402
 MODES: dict[str, dict[str, Any]] = {
     "full": {
         "sizes": [[512, 512], [1000, 1500]],
+        "served_sizes": [[256, 384], [1000, 1500]],
+        "served_budget_s": None,
         "warmup": 1,
         "runs": 5,
         "train_warmup": 1,
@@ -61,6 +71,8 @@ MODES: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "sizes": [[128, 128], [256, 384]],
+        "served_sizes": [[256, 384], [1000, 1500]],
+        "served_budget_s": 120,
         "warmup": 1,
         "runs": 2,
         "train_warmup": 1,
@@ -75,6 +87,8 @@ MODES: dict[str, dict[str, Any]] = {
     # For tests: the smallest figures that exercise every phase.
     "tiny": {
         "sizes": [[32, 48]],
+        "served_sizes": [[32, 48]],
+        "served_budget_s": None,
         "warmup": 1,
         "runs": 1,
         "train_warmup": 1,
@@ -92,6 +106,10 @@ MODES: dict[str, dict[str, Any]] = {
 OUTPUT_TAIL_LINES = 25
 INTERRUPT_GRACE_S = 60.0  # after SIGINT, before SIGKILL
 DATA_READY = "bench: built-in data ready"  # printed by `_method --prepare`
+
+
+def _served_sizes(text: str) -> list[list[int]]:
+    return [] if text.strip().lower() == "none" else _sizes(text)
 
 
 def _sizes(text: str) -> list[list[int]]:
@@ -121,6 +139,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     mode.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--methods", default="", help="a,b,... (default: all)")
     parser.add_argument("--sizes", type=_sizes, help="HxW,... inference sizes")
+    parser.add_argument(
+        "--served_sizes",
+        type=_served_sizes,
+        help="HxW,... sizes of the served SavedModel timing, or none",
+    )
+    parser.add_argument(
+        "--served_budget_s",
+        type=float,
+        help="skip a served size whose projected seconds exceed this",
+    )
     parser.add_argument("--runs", type=int, help="timed inference runs")
     parser.add_argument("--warmup", type=int, help="untimed inference runs")
     parser.add_argument("--train_runs", type=int, help="timed training steps")
@@ -159,6 +187,8 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = {"mode": mode, "batch_size": None, "patch_size": None, **MODES[mode]}
     for name in (
         "sizes",
+        "served_sizes",
+        "served_budget_s",
         "runs",
         "warmup",
         "train_runs",

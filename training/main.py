@@ -25,6 +25,7 @@ from absl import app, flags
 
 from training.run_config import (
     HELP,
+    JIT_COMPILE,
     LOSS_VARIANTS,
     MIXED_PRECISION,
     OPTIMIZERS,
@@ -76,6 +77,9 @@ flags.DEFINE_string("stage", None, HELP["stage"])
 flags.DEFINE_enum("optimizer", "adam", list(OPTIMIZERS), HELP["optimizer"])
 flags.DEFINE_enum(
     "mixed_precision", None, list(MIXED_PRECISION), HELP["mixed_precision"]
+)
+flags.DEFINE_enum(
+    "export_jit_compile", "off", list(JIT_COMPILE), HELP["export_jit_compile"]
 )
 
 

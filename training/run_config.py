@@ -19,6 +19,7 @@ LOSS_VARIANTS = ("illuminance_reflectance", "masked_log_l2")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 OPTIMIZERS = ("adam", "sgd")
 MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = ("off", "on", "auto")  # hdr_keras.export.xla.JIT_MODES
 
 # The longer help texts of training.main's flags (the others are there, inline).
 HELP = {
@@ -36,6 +37,11 @@ HELP = {
     "runs on different numbers of replicas can be compared weight by weight.",
     "mixed_precision": "Compute in reduced precision (variables and outputs stay "
     "float32).",
+    "export_jit_compile": "Whether the exported SavedModel runs the model through "
+    "XLA (hdr_keras.export.xla): off (default: no extra time after training), on, "
+    "or auto (plain and XLA timed on this machine at 256x384 and 1000x1500, the "
+    "faster kept; minutes for large models). `python -m serving.export` "
+    "re-exports final.keras with its own --jit_compile (default auto).",
 }
 
 
@@ -70,6 +76,7 @@ class RunConfig:
     stage: Optional[str] = None
     optimizer: str = "adam"
     mixed_precision: Optional[str] = None
+    export_jit_compile: str = "off"
 
     def __post_init__(self):
         object.__setattr__(self, "freeze", tuple(self.freeze or ()))
@@ -78,6 +85,7 @@ class RunConfig:
             ("strategy", STRATEGIES),
             ("optimizer", OPTIMIZERS),
             ("mixed_precision", MIXED_PRECISION),
+            ("export_jit_compile", JIT_COMPILE),
         ):
             value = getattr(self, name)
             if value is not None and value not in allowed:

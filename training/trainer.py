@@ -336,7 +336,11 @@ class Trainer:
             real_pairs.run(spec.name, model, pairs_dir, out_dir, pairs_eilertsen)
         if cfg.export and strategies.is_chief(strategy):
             path = export_model(
-                model, out_dir / "export", spec.input_kind, method=spec.name
+                model,
+                out_dir / "export",
+                spec.input_kind,
+                method=spec.name,
+                jit_compile=cfg.export_jit_compile,
             )
             print(f"exported SavedModel to {path}")
         return results

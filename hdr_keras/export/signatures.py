@@ -9,6 +9,11 @@ The smallest image a model runs on (`minimum_size`, e.g. 11 x 11 for a network t
 mirror-pads to a multiple of 32) is found at export by running the model on
 growing n x n images; smaller images are refused by the validation with a message
 naming the input and that minimum, instead of an error from deep inside the model.
+
+With `jit_compile=True` the model call and the outputs (cast, display tonemap) run
+as one `tf.function(jit_compile=True)`: XLA compiles them once per concrete input
+shape, at the first call of each shape. Decoding and validation stay outside XLA
+(string ops, while loops over the batch and assertions are not XLA kernels).
 """
 
 from __future__ import annotations
@@ -133,7 +138,33 @@ def minimum_size(model, input_kind: str) -> int:
     return 1
 
 
-def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]]:
+def model_forward(model, input_kind: str, jit_compile: bool = False) -> Callable:
+    """The served computation after validation: inputs -> {"hdr", "tonemapped"}.
+
+    single: forward(ldr); stack: forward(ldr, exposure). With `jit_compile` it is a
+    `tf.function(jit_compile=True)` (XLA, compiled per input shape); otherwise a
+    plain Python function traced into the caller's graph.
+    """
+    if input_kind == SINGLE:
+
+        def forward(ldr):
+            return _outputs(model(ldr, training=False))
+
+    elif input_kind == STACK:
+
+        def forward(ldr, exposure):
+            return _outputs(model({"ldr": ldr, "exposure": exposure}, training=False))
+
+    else:
+        raise ValueError(f"input_kind must be 'single' or 'stack', got {input_kind!r}")
+    if jit_compile:
+        return tf.function(forward, jit_compile=True, autograph=False)
+    return forward
+
+
+def serving_functions(
+    model, input_kind: str, jit_compile: bool = False
+) -> dict[str, tuple[Callable, list]]:
     """Endpoint name -> (function, input signature) for `input_kind` single|stack.
 
     single: serving_default(ldr [B,H,W,3]), serving_bytes(images string [B]).
@@ -142,14 +173,16 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
     All return {"hdr": linear radiance [B,H,W,3], "tonemapped": see
     `hdr_keras.ops.tonemap.display_tonemap`}. Images smaller than
     `minimum_size(model)` are refused (INVALID_ARGUMENT naming `ldr`).
+    `jit_compile`: the model and outputs run under XLA (`model_forward`).
     """
     if input_kind not in (SINGLE, STACK):
         raise ValueError(f"input_kind must be 'single' or 'stack', got {input_kind!r}")
     min_size = minimum_size(model, input_kind)
+    forward = model_forward(model, input_kind, jit_compile)
     if input_kind == SINGLE:
 
         def single(ldr):
-            return _outputs(model(validate_single(ldr, min_size), training=False))
+            return forward(validate_single(ldr, min_size))
 
         def single_bytes(images):
             return single(decode_images(images, ["batch"]))
@@ -161,8 +194,7 @@ def serving_functions(model, input_kind: str) -> dict[str, tuple[Callable, list]
     if input_kind == STACK:
 
         def stack(ldr, exposure):
-            ldr, exposure = validate_stack(ldr, exposure, min_size)
-            return _outputs(model({"ldr": ldr, "exposure": exposure}, training=False))
+            return forward(*validate_stack(ldr, exposure, min_size))
 
         def stack_bytes(images, exposure):
             return stack(decode_images(images, ["batch", "frames"]), exposure)

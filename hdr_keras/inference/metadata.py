@@ -2,13 +2,17 @@
 
     {"format": 1, "method": "eilertsen", "input_kind": "single",
      "output_kind": "linear", "stride": 32, "whole_image": false,
-     "hdr_keras_version": "0.1.0"}
+     "hdr_keras_version": "0.1.0",
+     "jit_compile": {"mode": "auto", "compiled": true, "reason": "...", ...}}
 
 `assets.extra/` is the SavedModel folder for files that are not part of the graph
 (TF Serving reads only its warm-up file there and ignores the rest), so the file
 travels with the version folder and loaders read it without loading the model.
 `method` is None for a model that is not a registered method; `stride` is then
-None (unknown). SavedModels exported before this file existed have none:
+None (unknown). `jit_compile` records whether the serving functions run the model
+through XLA and why (`hdr_keras.export.xla`: the mode asked for, and for "auto" the
+measured times and the machine's CPU flags and oneDNN state); None in exports
+older than it. SavedModels exported before this file existed have none:
 `read_metadata` returns None and the loaders fall back to the folder name
 (`hdr_keras.inference.backends`).
 """
@@ -36,6 +40,8 @@ class ModelMetadata:
         stride: spatial multiple the network pads to (tiles align to it), or None.
         whole_image: the method needs the whole image at once (never tiled).
         hdr_keras_version: the version that wrote the export.
+        jit_compile: the XLA decision of the export ("mode", "compiled",
+            "reason", measurements), or None.
     """
 
     input_kind: str
@@ -44,6 +50,7 @@ class ModelMetadata:
     stride: int | None = None
     whole_image: bool = False
     hdr_keras_version: str = ""
+    jit_compile: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **dataclasses.asdict(self)}, indent=2)

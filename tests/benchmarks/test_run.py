@@ -84,7 +84,19 @@ def test_tiny_run_writes_json_and_markdown(bench, tmp_path, capsys):
         pipeline["examples_per_s"] / ratio["model_examples_per_s"]
     )
     assert ratio["pipeline_limits_training"] == (ratio["ratio"] < 3)
+    # The served SavedModel, plain and XLA, next to the Keras model (tiny: 32x48).
+    served = result["served"]
+    (row,) = served["sizes"]
+    assert (row["height"], row["width"]) == (32, 48) and served["skipped"] == []
+    for key in ("keras_s", "plain_s", "xla_s", "plain_cpu_s", "xla_cpu_s"):
+        assert _positive(row[key]), (key, row)
+    assert row["xla_compile_s"] >= 0
+    assert row["max_abs_difference"] <= 1e-5  # the export's XLA tolerance
+    faster = "xla" if row["xla_s"] < row["plain_s"] else "plain"
+    assert served["auto"]["choice"] == faster
     table = out.with_suffix(".md").read_text()
+    assert "| `wu_unet` | 32x48 |" in table and "served XLA s (+compile)" in table
+    assert f"| {faster} |" in table
     assert "| `wu_unet` | stack | 12,534,915 |" in table
     assert "s/MP 32x64" in table and table in printed
     assert "[1/1] wu_unet" in printed and "wu_unet: training step" in printed
@@ -168,6 +180,51 @@ def test_markdown_flags_slow_pipelines_failures_and_training_free(bench):
     assert "| 2.000 | 4.0 | 2.00 (4, 64) | 2.00 | 5.0 |" in lines["| `slow_data`"]
     assert "| n/a |" in lines["| `classic`"] and "training-free" in lines["| `classic`"]
     assert "build: ValueError: bad \\| kernel" in lines["| `broken`"]
+
+
+def test_served_table_notes_skipped_sizes_and_refused_xla(bench):
+    from benchmarks import _method, _report
+
+    kalantari = {
+        "method": "kalantari_we",
+        "input_kind": "stack",
+        "inference": [],
+        "errors": {},
+        "status": "ok",
+        "served": {
+            "sizes": [
+                {"height": 8, "width": 8, "keras_s": 2.0, "plain_s": 2.5},
+            ],
+            "skipped": ["1000x1500: projected 900 s > budget 120 s"],
+            "xla_error": "jit_compile='on': method kalantari_we cannot ... | x",
+        },
+    }
+    kalantari["served"]["auto"] = _method.auto_choice(kalantari["served"])
+    assert kalantari["served"]["auto"]["choice"] == "plain"
+    table = _report.markdown(_fake_report([kalantari]))
+    lines = table.splitlines()
+    (line,) = [row for row in lines if row.startswith("| `kalantari_we` | 8x8")]
+    assert "| 2.000 | 2.500 | – | – | plain | – / – / – |" in line
+    assert "not timed at 1000x1500: projected 900 s > budget 120 s" in line
+    assert "... \\| x" in line
+    # No served figures (an older report): no served table.
+    assert "served XLA" not in _report.markdown(_fake_report([]))
+
+
+def test_served_sizes_beyond_the_budget_are_projected_from_keras(bench):
+    from benchmarks import _method
+
+    result = {"inference": [{"megapixels": 0.1, "s_per_megapixel": 10.0}]}
+    settings = {"warmup": 1}
+    # 1.5 MP x 10 s/MP = 15 s per call, 2 x (first + warm-up + timed) calls.
+    assert _method.projected_served_s(result, 1000, 1500, settings) == pytest.approx(
+        90.0
+    )
+    assert _method.projected_served_s({"inference": []}, 8, 8, settings) is None
+    differ = {"sizes": [{"plain_s": 1.0, "xla_s": 0.5, "max_abs_difference": 3e-5}]}
+    assert _method.auto_choice(differ)["choice"] == "plain"
+    faster = {"sizes": [{"plain_s": 1.0, "xla_s": 0.5, "max_abs_difference": 1e-6}]}
+    assert _method.auto_choice(faster)["choice"] == "xla"
 
 
 def test_unknown_method_is_an_error_naming_the_flag(bench, tmp_path, capsys):

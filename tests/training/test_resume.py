@@ -135,6 +135,7 @@ def test_export_killed_mid_write_leaves_no_version(tmp_path):
         f"--model={tmp_path / 'model.keras'}",
         f"--base_path={base}",
         "--name=m",
+        "--jit_compile=off",
     ]
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -30,6 +30,7 @@ def test_export_cli_writes_the_authors_ahdrnet(shared_data, tmp_path):
             f"--authors_weights={checkpoint}",
             f"--base_path={tmp_path}",
             "--name=ahdrnet",
+            "--jit_compile=off",
         ]
     )
     metadata = json.loads((path / "assets.extra" / "hdr_keras.json").read_text())

@@ -52,7 +52,7 @@ def test_export_cli_method_goes_into_the_metadata(tmp_path, helpers):
     helpers.tiny_single_model().save(keras_path)
     path = export.main(
         [f"--model={keras_path}", f"--base_path={tmp_path / 'repo'}", "--name=m"]
-        + ["--method=inverse_curve"]
+        + ["--method=inverse_curve", "--jit_compile=off"]
     )
     assert read_metadata(path).method == "inverse_curve"
     backend = backends.load_backend(model=tmp_path / "repo" / "m")

@@ -11,6 +11,8 @@ from tensorflow_serving.config import model_server_config_pb2
 from serving import export
 from serving.export import repository
 
+OFF = "--jit_compile=off"  # the CLI's default "auto" times the model at 1000x1500
+
 
 def test_export_cli_writes_versions_and_configs(tmp_path, helpers, capsys):
     single = tmp_path / "single.keras"
@@ -19,9 +21,12 @@ def test_export_cli_writes_versions_and_configs(tmp_path, helpers, capsys):
     helpers.tiny_stack_model().save(stack)
     base = tmp_path / "models"
 
-    first = export.main([f"--model={single}", f"--base_path={base}", "--name=hdrcnn"])
-    second = export.main([f"--model={single}", f"--base_path={base}", "--name=hdrcnn"])
-    merged = export.main([f"--model={stack}", f"--base_path={base}", "--name=merge"])
+    def run(model, name):
+        return export.main([f"--model={model}", f"--base_path={base}", name, OFF])
+
+    first = run(single, "--name=hdrcnn")
+    second = run(single, "--name=hdrcnn")
+    merged = run(stack, "--name=merge")
     assert (first, second, merged) == (
         base / "hdrcnn" / "1",
         base / "hdrcnn" / "2",
@@ -56,6 +61,7 @@ def test_config_base_path_and_method_flag(tmp_path, helpers):
             "--method=eilertsen",
             "--config_base_path=/models",
             "--version=7",
+            OFF,
         ]
     )
     assert (base / "m" / "7" / "saved_model.pb").is_file()
@@ -63,7 +69,8 @@ def test_config_base_path_and_method_flag(tmp_path, helpers):
     assert config.base_path == "/models/m"
     with pytest.raises(FileExistsError):
         export.main(
-            [f"--model={model_path}", f"--base_path={base}", "--name=m", "--version=7"]
+            [f"--model={model_path}", f"--base_path={base}", "--name=m"]
+            + ["--version=7", OFF]
         )
 
 
