@@ -23,6 +23,7 @@ version folder is never overwritten or modified.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -117,11 +118,15 @@ def export_model(
             metadata asset with its stride and output kind; None: `model.name`
             when it names a registered method (every builder names its model so),
             else no method.
-        jit_compile: "off" (plain graph), "on" (the model runs through XLA; a
+        jit_compile: "off" (plain graph, no XLA anywhere: layers that run XLA
+            programs of their own, such as Kalantari's optical flow, run op by op
+            in this export), "on" (the model runs through XLA; a
             ValueError naming the method and layer when it cannot) or "auto"
             (plain and XLA timed on this machine at 256x384 and 1000x1500, the
             faster kept when the outputs agree within 1e-5): `hdr_keras.export.xla`.
-            The decision and figures go into the metadata asset ("jit_compile").
+            The decision and figures go into the metadata asset ("jit_compile",
+            with "xla_in_graph": whether a server needs XLA:CPU JIT, e.g.
+            tensorflow_model_server --xla_cpu_compilation_enabled=true).
         jit_measure: options of `hdr_keras.export.xla.measure` for "auto"
             (sizes, warmup, runs, budget_s), e.g. small sizes in tests.
 
@@ -139,14 +144,21 @@ def export_model(
     decision = xla.decide(
         model, input_kind, jit_compile, metadata.method, **(jit_measure or {})
     )
+    # "off": no XLA anywhere in the graph (stock TF Serving runs it), so layers
+    # with XLA programs of their own run op by op in this export
+    plain = contextlib.nullcontext() if jit_compile != "off" else xla.without_internal_xla(model)
+    decision["xla_in_graph"] = bool(
+        decision["compiled"] or (jit_compile != "off" and xla.internal_xla_layers(model))
+    )
     metadata = dataclasses.replace(metadata, jit_compile=decision)
     version = _resolve_version(base, version)
     final = base / str(version)
     tmp = base / f".tmp-{version}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        archive = build_archive(model, input_kind, jit_compile=decision["compiled"])
-        archive.write_out(str(tmp), verbose=False)
+        with plain:
+            archive = build_archive(model, input_kind, jit_compile=decision["compiled"])
+            archive.write_out(str(tmp), verbose=False)
         write_metadata(tmp, metadata)
         if final.exists():  # another writer won the race since _resolve_version
             raise FileExistsError(f"version folder {final} appeared during export")
@@ -159,7 +171,9 @@ def export_model(
         input_kind,
         model.name,
         final,
-        "served through XLA" if decision["compiled"] else "plain graph, no XLA",
+        "served through XLA"
+        if decision["compiled"]
+        else ("XLA inside layers" if decision["xla_in_graph"] else "no XLA"),
     )
     return final
 

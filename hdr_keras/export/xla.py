@@ -25,6 +25,8 @@ back to plain with that reason.
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import statistics
 import time
@@ -56,16 +58,44 @@ RULE = (
 # minimum size, whichever is larger: cheap, and catches models XLA cannot compile.
 CHECK_SIDE = 32
 
-# Layers that XLA cannot compile as part of one program, with the reason.
-NOT_COMPILABLE = {
-    "FlowAlignment": (
-        "its optical flow (Ce Liu's coarse-to-fine solver) runs while loops whose "
-        "tensors change shape from one pyramid level to the next and collects "
-        "levels in TensorArrays; XLA needs static shapes inside a compiled "
-        "program (the layer's own jit_compile option compiles each pyramid level "
-        "separately instead)"
-    ),
-}
+# Layers declare what export needs to know about XLA (read with getattr, so that
+# this module names no method's layer):
+# - `NOT_XLA_COMPILABLE` (class attribute, str): why XLA cannot compile the layer
+#   as part of one program;
+# - `internal_xla` (settable bool): the layer runs XLA programs of its own (e.g.
+#   Kalantari's FlowAlignment: its optical flow, per size bucket).
+
+
+def not_compilable(model) -> str | None:
+    """Why `model` cannot be served through XLA (naming the layer), or None."""
+    for layer in _layers(model):
+        reason = getattr(type(layer), "NOT_XLA_COMPILABLE", None)
+        if reason:
+            return f"layer {layer.name!r} ({type(layer).__name__}): {reason}"
+    return None
+
+
+def _layers(model) -> list:
+    return [model, *model._flatten_layers(include_self=False, recursive=True)]
+
+
+def internal_xla_layers(model) -> list:
+    """The layers of `model` that run XLA programs of their own."""
+    return [layer for layer in _layers(model) if getattr(layer, "internal_xla", False)]
+
+
+@contextlib.contextmanager
+def without_internal_xla(model):
+    """Within the block, the layers' own XLA programs are off (op by op instead),
+    so a graph traced here holds no XLA at all; restored afterwards."""
+    layers = internal_xla_layers(model)
+    for layer in layers:
+        layer.internal_xla = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.internal_xla = True
 
 
 def check_mode(jit_compile: str) -> str:
@@ -74,16 +104,6 @@ def check_mode(jit_compile: str) -> str:
             f"jit_compile must be one of {', '.join(JIT_MODES)}, got {jit_compile!r}"
         )
     return jit_compile
-
-
-def not_compilable(model) -> str | None:
-    """Why `model` cannot be served through XLA (naming the layer), or None."""
-    layers = [model, *model._flatten_layers(include_self=False, recursive=True)]
-    for layer in layers:
-        reason = NOT_COMPILABLE.get(type(layer).__name__)
-        if reason is not None:
-            return f"layer {layer.name!r} ({type(layer).__name__}): {reason}"
-    return None
 
 
 def synthetic_inputs(input_kind: str, height: int, width: int, seed: int = 0):

@@ -144,6 +144,13 @@ def main(argv: list[str] | None = None) -> Path:
             f"served through XLA ({decision['reason']}): start tensorflow_model_server "
             "with --xla_cpu_compilation_enabled=true, without it every request fails"
         )
+    elif decision.get("xla_in_graph"):
+        print(
+            f"served without XLA around the model ({decision['reason']}), but layers "
+            "of it run XLA programs of their own (e.g. the optical flow): start "
+            "tensorflow_model_server with --xla_cpu_compilation_enabled=true, or "
+            "export with --jit_compile=off for a graph without XLA (slower)"
+        )
     else:
         print(f"served without XLA ({decision['reason']})")
     print(f"model config: {Path(args.base_path) / 'models.config'}")

@@ -52,6 +52,16 @@ class FlowAlignment(keras.layers.Layer):
     Dynamic Scenes", SIGGRAPH 2017, Sec. 3.1.
     """
 
+    # Read by hdr_keras.export (jit_compile): XLA cannot compile this layer as part
+    # of one program, but it runs XLA programs of its own (`internal_xla`).
+    NOT_XLA_COMPILABLE = (
+        "its optical flow (Ce Liu's coarse-to-fine solver) runs while loops whose "
+        "tensors change shape from one pyramid level to the next and collects "
+        "levels in TensorArrays; XLA needs static shapes inside one program (the "
+        "layer compiles the flow's warp and SOR itself, per size bucket, when its "
+        "jit_compile is on)"
+    )
+
     def __init__(
         self,
         reference: int | None = None,
@@ -80,6 +90,16 @@ class FlowAlignment(keras.layers.Layer):
         self.median_filter = int(median_filter)
         self.jit_compile = bool(jit_compile)
         self.return_mask = bool(return_mask)
+
+    @property
+    def internal_xla(self) -> bool:
+        """Whether the flow runs its own XLA programs (the `jit_compile` option);
+        settable (hdr_keras.export turns it off for graphs without XLA)."""
+        return self.jit_compile
+
+    @internal_xla.setter
+    def internal_xla(self, value: bool) -> None:
+        self.jit_compile = bool(value)
 
     def flow_params(self) -> dict:
         """Keyword arguments of `estimate_flow` held by this layer."""

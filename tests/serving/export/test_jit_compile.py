@@ -119,6 +119,42 @@ def test_kalantari_is_never_compiled():
     assert decision["sizes"] == []  # nothing timed
 
 
+def test_kalantari_flow_xla_is_kept_by_auto_and_removed_by_off(tmp_path):
+    """The flow's own XLA programs stay in an "auto" export (fast; the server needs
+    XLA:CPU JIT) and leave an "off" one (a graph any TF Serving runs); both serve
+    the same HDR up to float32 rounding."""
+    model = hdr_keras.build_model("kalantari_we")
+    (layer,) = xla.internal_xla_layers(model)
+    auto = export.export_model(model, tmp_path / "m", "stack", jit_compile="auto")
+    off = export.export_model(model, tmp_path / "m", "stack", jit_compile="off")
+    assert layer.internal_xla  # the model itself is left as it was
+    assert read_metadata(auto).jit_compile["xla_in_graph"] is True
+    assert read_metadata(off).jit_compile["xla_in_graph"] is False
+    assert xla_functions(auto) and not xla_functions(off)
+    # a real-looking bracket: a procedural scene at 0, 2, 4 stops, the outer
+    # frames moved by 1.5 px (random noise would make the flow chaotic)
+    from hdr_keras.synthetic.scenes import generate_scene
+
+    hdr = generate_scene(3, 40, 60)
+    hdr = hdr * (0.5 / np.percentile(hdr, 90))
+    frames = [
+        np.clip(np.roll(hdr, shift, 1)[:, 2:58] * 2.0**stops, 0, 1) ** (1 / 2.2)
+        for shift, stops in ((1, -2.0), (0, 0.0), (-1, 2.0))
+    ]
+    ldr = tf.constant(np.stack(frames)[None], tf.float32)
+    exposure = tf.constant([[0.0, 2.0, 4.0]])
+    outputs = [
+        tf.saved_model.load(str(path)).signatures["serving_default"](
+            ldr=ldr, exposure=exposure
+        )["hdr"].numpy()
+        for path in (auto, off)
+    ]
+    # the two flows differ by XLA's float32 reassociation only (at most 2e-3 px,
+    # tests/hdr_keras/ops/flow/test_estimate.py); on this smooth scene (gradients
+    # below 0.05 per px) that moves the warped frames, and the output, by < 1e-4
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-4)
+
+
 def test_bad_mode_is_refused_before_anything_is_written(tmp_path, helpers):
     with pytest.raises(ValueError, match="jit_compile must be one of off, on, auto"):
         export.export_model(
