@@ -17,7 +17,8 @@ operator (`gt.png`). Each prediction is tone-mapped the same way
 - the unaligned Debevec & Malik merge (`--method=debevec`).
 
 Then (`--served`, on by default) the same weights as a served model: exported to a
-SavedModel (`hdr_keras.export.export_model`, as `serving.export` writes it),
+SavedModel (`hdr_keras.export.export_model` with `jit_compile="auto"`, as
+`serving.export` writes it by default: the flow's XLA programs kept),
 loaded with `tf.saved_model.load` and called through `serving_default` on the
 bracket: the first call (XLA compilation of the flow's programs included, unless
 the process found them in a persistent XLA cache) and a warm one, with the PSNR of
@@ -84,7 +85,13 @@ def served_timings(net: Path, frames: np.ndarray, stops: np.ndarray, truth) -> d
     model = load_authors_weights("kalantari_we", net)
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
-        path = export_model(model, Path(work) / "kalantari_we", "stack", method="kalantari_we")
+        path = export_model(
+            model,
+            Path(work) / "kalantari_we",
+            "stack",
+            method="kalantari_we",
+            jit_compile="auto",  # as serving.export does: the flow's XLA kept
+        )
         export_seconds = time.perf_counter() - start
         serve = tf.saved_model.load(str(path)).signatures["serving_default"]
         ldr, exposure = tf.constant(frames[None]), tf.constant(stops[None])
