@@ -240,3 +240,12 @@ def test_every_registered_method_has_a_page(gen):
         if gen.page_for(name, REPO / "docs" / "methods") is None
     ]
     assert not missing, f"no docs/methods/ page for {missing}"
+
+
+def test_the_manual_holds_the_figures_of_its_committed_benchmark_json(gen):
+    """docs/measurements/*.json are the runs the manual's blocks were generated
+    from: regenerating from them changes nothing (no figure typed by hand)."""
+    runs = sorted((REPO / "docs" / "measurements").glob("*.json"))
+    assert runs, "no benchmarks.run JSON committed under docs/measurements/"
+    for run in runs:
+        assert gen.main([f"--json={run}", f"--docs={REPO / 'docs'}", "--check"]) == 0
