@@ -215,8 +215,12 @@ def measure_served(model, spec, result: dict, settings, save=None) -> dict:
         sizes.append((height, width))
     with tempfile.TemporaryDirectory(prefix="hdr_keras_served_") as folder:
         start = time.perf_counter()
-        plain_path = export_model(
-            model, Path(folder) / "off", spec.input_kind, method=spec.name
+        plain_path = export_model(  # the flow's own XLA programs kept
+            model,
+            Path(folder) / "off",
+            spec.input_kind,
+            method=spec.name,
+            jit_compile=xla.plain_mode(model),
         )
         served["export_s"] = time.perf_counter() - start
         try:

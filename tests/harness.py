@@ -181,12 +181,14 @@ def run_model_test(
         from hdr_keras.export import xla
 
         # a model with XLA programs of its own (Kalantari's flow) is exported
-        # keeping them, as serving.export does by default ("auto" times nothing
-        # for it), so that the server computes what the Keras model computed;
-        # the op-by-op export ("off") is tests/serving/export/test_jit_compile.py's
-        mode = "auto" if xla.internal_xla_layers(model) else "off"
+        # keeping them, as serving.export does by default, so that the server
+        # computes what the Keras model computed; the op-by-op export ("off") is
+        # tests/serving/export/test_jit_compile.py's
         exported = export_model(
-            model, Path(tmp_path) / "export", spec.input_kind, jit_compile=mode
+            model,
+            Path(tmp_path) / "export",
+            spec.input_kind,
+            jit_compile=xla.plain_mode(model),
         )
         served = tf.saved_model.load(str(exported)).signatures["serving_default"]
         for inputs, hdr in outputs.values():

@@ -84,6 +84,15 @@ def internal_xla_layers(model) -> list:
     return [layer for layer in _layers(model) if getattr(layer, "internal_xla", False)]
 
 
+def plain_mode(model) -> str:
+    """The `jit_compile` mode of a served model without XLA around it, as
+    `serving.export` writes it by default: "off" for most models; "auto" for a
+    model whose layers run XLA programs of their own ("off" would remove them,
+    and "auto" keeps them and, such layers not being compilable whole, times
+    nothing)."""
+    return "auto" if internal_xla_layers(model) else "off"
+
+
 @contextlib.contextmanager
 def without_internal_xla(model):
     """Within the block, the layers' own XLA programs are off (op by op instead),
