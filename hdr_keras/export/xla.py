@@ -188,7 +188,8 @@ def check_on(model, input_kind: str, method: str | None) -> dict[str, Any]:
     if blocker is not None:
         raise ValueError(
             f"jit_compile='on': {who} cannot be served through XLA: {blocker}; "
-            "export it with jit_compile 'off' (or 'auto', which falls back to off)"
+            "export it with jit_compile 'auto' (no XLA around the model; its "
+            "layers keep their own XLA programs) or 'off' (no XLA at all)"
         )
     side = _check_side(model, input_kind)
     inputs = synthetic_inputs(input_kind, side, side)

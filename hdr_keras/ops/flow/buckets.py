@@ -45,13 +45,8 @@ def pad_to_bucket(x: tf.Tensor, edge: bool = False) -> tf.Tensor:
     with zeros, or (`edge`) with copies of the last row and column."""
     shape = tf.shape(x)
     height, width = bucket(shape[1]), bucket(shape[2])
-    if not edge:
-        return tf.pad(
-            x, [[0, 0], [0, height - shape[1]], [0, width - shape[2]], [0, 0]]
-        )
-    rows = tf.minimum(tf.range(height), shape[1] - 1)
-    cols = tf.minimum(tf.range(width), shape[2] - 1)
-    return tf.gather(tf.gather(x, rows, axis=1), cols, axis=2)
+    padded = tf.pad(x, [[0, 0], [0, height - shape[1]], [0, width - shape[2]], [0, 0]])
+    return replicate_border(padded, shape[1:3]) if edge else padded
 
 
 def replicate_border(x: tf.Tensor, size) -> tf.Tensor:
