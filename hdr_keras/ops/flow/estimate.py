@@ -36,6 +36,7 @@ bucket on a 2-core CPU) is paid once per process and bucket.
 
 from __future__ import annotations
 
+import inspect
 import time
 
 import tensorflow as tf
@@ -102,7 +103,9 @@ def time_levels(reference, moving, **params) -> tuple[tf.Tensor, list[dict]]:
     but each level's solver is a separate call, run twice (the first traces it and
     compiles its XLA programs), and the second is timed.
     """
-    grey, options = _prepare(reference, moving, **params)
+    arguments = inspect.signature(estimate_flow).bind(reference, moving, **params)
+    arguments.apply_defaults()  # estimate_flow's defaults
+    grey, options = _prepare(**arguments.arguments)
     ratio, min_width = options.pop("ratio"), options.pop("min_width")
     outer, sor = options.pop("outer"), options.pop("sor")
     levels = int(_num_levels(tf.shape(grey)[2], ratio, min_width))
@@ -138,17 +141,18 @@ def _to_grey(image: tf.Tensor) -> tf.Tensor:
 def _prepare(
     reference,
     moving,
-    alpha: float = FLOW_ALPHA,
-    ratio: float = FLOW_RATIO,
-    min_width: int = FLOW_MIN_WIDTH,
-    outer_iterations: int = FLOW_OUTER_ITERATIONS,
-    inner_iterations: int = FLOW_INNER_ITERATIONS,
-    sor_iterations: int = FLOW_SOR_ITERATIONS,
-    gradient_constancy: bool = True,
-    omega: float = FLOW_SOR_OMEGA,
-    interpolation: str = FLOW_WARP_INTERPOLATION,
-    jit_compile: bool = FLOW_JIT_COMPILE,
-    median_filter: int = FLOW_MEDIAN_FILTER,
+    *,
+    alpha,
+    ratio,
+    min_width,
+    outer_iterations,
+    inner_iterations,
+    sor_iterations,
+    gradient_constancy,
+    omega,
+    interpolation,
+    jit_compile,
+    median_filter,
 ) -> tuple[tf.Tensor, dict]:
     """(grey pair [B, H, W, 2], keyword arguments of `_coarse_to_fine`) after
     checking every argument."""
