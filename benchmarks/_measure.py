@@ -21,6 +21,7 @@ from typing import Any, Callable
 from hdr_keras.export.machine import (  # noqa: E402,F401  (re-exported)
     SIMD_FLAGS,
     cpu_model_and_flags,
+    machine_summary,
     onednn_enabled,
 )
 
@@ -185,12 +186,11 @@ def graph_flops(function, *specs) -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, core counts, load, memory and library versions."""
+    """`hdr_keras.export.machine.machine_summary` (CPU model, SIMD flags, usable
+    cores, oneDNN, TF version) plus core count, load, memory and library versions."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
-    cpu, flags = cpu_model_and_flags()
     total_kib = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -199,21 +199,12 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "cpu": cpu,
-        "cpu_features": [f for f in SIMD_FLAGS if f in flags],
+        **machine_summary(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": (
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count()
-        ),
         "memory_gib": total_kib * 1024 / GIB if total_kib else None,
         "load_average": list(os.getloadavg()),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-        "onednn_enabled": onednn_enabled(),
     }

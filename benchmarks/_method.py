@@ -314,8 +314,7 @@ def auto_choice(served: dict) -> dict:
             "choice": "plain",
             "reason": f"outputs differ by {worst:.2g} > {xla.TOLERANCE:g}",
         }
-    plain = sum(row["plain_s"] for row in rows)
-    compiled = sum(row["xla_s"] for row in rows)
+    plain, compiled = xla.summed_times(rows)
     choice = "xla" if compiled < plain else "plain"
     return {
         "choice": choice,
