@@ -15,8 +15,11 @@ The padding does not change the result on the real pixels:
   pixels have no data term and no edges, so their solution is 0 and they are
   decoupled from the frame;
 - the warp gets the image edge-replicated: a tap beyond the border reads the
-  border pixel, exactly as the unpadded warp clamps it.
-(The median network gains little from XLA here and stays op by op.)
+  border pixel, exactly as the unpadded warp clamps it;
+- the median filter replicates the frame's border into the padding first, as
+  the unpadded filter pads.
+(The derivative filters between them stay op by op: XLA's loops for those
+shifted slices were slower than TF's ops, 2026-12-02.)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import math
 
 import tensorflow as tf
 
+from hdr_keras.ops.flow.median import median_filter
 from hdr_keras.ops.flow.sor import increment
 from hdr_keras.ops.flow.warping import _interpolate, _sample_coordinates
 
@@ -77,6 +81,10 @@ def _warp(image, reference, flow, size, interpolation):
     return replicate_border(warped, size)
 
 
+def _median(flow, size, window):
+    return median_filter(replicate_border(flow, size), window)
+
+
 def _increment(ix, iy, it, flow, size, sweeps, alpha, inner, omega):
     inside = _inside(flow, size)
     return increment(
@@ -105,3 +113,8 @@ and the border replicated beyond it (ready for the replicating filters)."""
 increment_flow = _compiled(_increment)
 increment_flow.__doc__ = """XLA: `sor.increment` on arrays padded beyond the real
 frame `size` (h, w); the derivatives there are ignored."""
+median = _compiled(_median)
+median.__doc__ = """XLA: the `window` x `window` median filter (a Python int) of
+`flow` [B, H, W, 2] padded beyond the real frame `size` (h, w), the frame's border
+replicated (2.2 to 2.4 times faster than op by op at 256x320 and 768x1280 on a
+2-core AVX2 CPU, 2026-12-02)."""

@@ -74,6 +74,13 @@ def _shift_forward(x: tf.Tensor, axis: int) -> tf.Tensor:
     return tf.pad(x[:, :, :-1], [[0, 0], [0, 0], [1, 0], [0, 0]])
 
 
+def _shift_backward(x: tf.Tensor, axis: int) -> tf.Tensor:
+    """y[i] = x[i+1] along axis 1 or 2, 0 at the last row/column."""
+    if axis == 1:
+        return tf.pad(x[:, 1:], [[0, 0], [0, 1], [0, 0], [0, 0]])
+    return tf.pad(x[:, :, 1:], [[0, 0], [0, 0], [0, 1], [0, 0]])
+
+
 # ----------------------------------------------------------------------------- pyramid
 
 

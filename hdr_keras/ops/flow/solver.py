@@ -64,7 +64,7 @@ def _refine_padded(f_ref, f_mov, blurred_ref, flow, outer, sweeps, **options):
             ix, iy, blurred - blurred_ref, flow, size, sweeps, **options
         )
         if median > 1:
-            flow = median_filter(buckets.replicate_border(flow, size), median)
+            flow = buckets.median(flow, size, median)
         return i + 1, flow
 
     _, flow = tf.while_loop(

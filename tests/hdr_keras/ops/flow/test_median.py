@@ -47,3 +47,18 @@ def test_median_filter_removes_an_outlier_and_keeps_a_motion_boundary():
     expected = flow.copy()
     expected[0, 3, 2] = 0.0
     np.testing.assert_array_equal(filtered, expected)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_compiled_median_on_a_padded_array_is_the_median_of_the_frame(size):
+    """`buckets.median` (XLA, array padded to its bucket, garbage in the padding)
+    gives on the frame exactly the median of the unpadded array."""
+    from hdr_keras.ops.flow import buckets
+
+    rng = np.random.default_rng(size)
+    x = np.round(rng.normal(size=(2, 37, 45, 2)) * 4).astype("float32")  # ties too
+    padded = buckets.pad_to_bucket(tf.constant(x))
+    assert padded.shape[1:3] == (64, 64)
+    padded = padded + 100.0 * (1.0 - buckets._inside(padded, tf.constant([37, 45])))
+    result = buckets.median(padded, tf.constant([37, 45]), size)[:, :37, :45]
+    np.testing.assert_array_equal(result, _numpy_median(x, size))
