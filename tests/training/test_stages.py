@@ -68,6 +68,7 @@ def common_flags(tiny_stacks):
     ]
 
 
+@pytest.mark.slow
 def test_all_stages_train_only_their_parts(monkeypatch, tmp_path, common_flags, capsys):
     import hdr_keras
 
@@ -102,6 +103,7 @@ def test_all_stages_train_only_their_parts(monkeypatch, tmp_path, common_flags, 
     assert any(changed)
 
 
+@pytest.mark.slow
 def test_single_stage_starts_from_the_earlier_stage(
     monkeypatch, tmp_path, common_flags, capsys
 ):

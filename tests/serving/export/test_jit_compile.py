@@ -119,6 +119,7 @@ def test_kalantari_is_never_compiled():
     assert decision["sizes"] == []  # nothing timed
 
 
+@pytest.mark.slow
 def test_kalantari_flow_xla_is_kept_by_auto_and_removed_by_off(tmp_path):
     """The flow's own XLA programs stay in an "auto" export (fast; the server needs
     XLA:CPU JIT) and leave an "off" one (a graph any TF Serving runs); both serve
