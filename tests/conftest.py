@@ -74,12 +74,3 @@ def random_vgg16(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("vgg16") / "vgg16_notop.weights.h5"
     return path, write_random_vgg16(path)
-
-
-def pytest_collection_modifyitems(config, items):
-    """The tests marked `slow` (end-to-end runs of 15 s to over 2 min) first, the
-    rest in their usual order. With `--dist load` (pyproject.toml) xdist hands the
-    first quarter of the tests out in turn, so the two workers share the long
-    tests from the start and end the run on short ones, instead of one core idling
-    while the other finishes a long test collected last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
